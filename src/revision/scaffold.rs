@@ -1,0 +1,1 @@
+//! New files from minijinja templates: `retort init` and `retort revision`.
