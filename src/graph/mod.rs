@@ -9,12 +9,43 @@
 //! that has a row in `_versions` (retort records one row per applied
 //! revision, not Alembic's heads-only rows).
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use crate::revision::Revision;
 
-/// The set of applied revision ids (rows of `_versions`).
-pub type AppliedSet = BTreeSet<String>;
+/// The applied revisions (rows of `_versions`), in the order they were
+/// applied (oldest first). The order decides which head `downgrade -1`
+/// reverts when several are current (the most recently applied).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    order: Vec<String>,
+    set: HashSet<String>,
+}
+
+impl Applied {
+    /// An applied set from ids in apply order (oldest first). Duplicates are
+    /// kept once, at their first position.
+    pub fn from_ordered(ids: Vec<String>) -> Applied {
+        let mut set = HashSet::with_capacity(ids.len());
+        let order = ids.into_iter().filter(|id| set.insert(id.clone())).collect();
+        Applied { order, set }
+    }
+
+    /// Whether `id` is applied.
+    pub fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+
+    /// Applied ids, oldest first.
+    pub fn ids(&self) -> &[String] {
+        &self.order
+    }
+
+    /// Whether nothing is applied.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
 
 /// Errors of graph loading, target resolution and planning. `Display` gives
 /// Alembic's wording where Alembic has one; [`Error::hint`] gives the command
@@ -155,7 +186,7 @@ impl Graph {
 
     /// Applied revisions none of whose descendants are applied (what
     /// `current` shows), load order.
-    pub fn current_heads(&self, applied: &AppliedSet) -> Vec<&Revision> {
+    pub fn current_heads(&self, applied: &Applied) -> Vec<&Revision> {
         let _ = applied;
         todo!()
     }
@@ -165,7 +196,7 @@ impl Graph {
     ///
     /// # Errors
     /// An unknown id.
-    pub fn closure(&self, ids: &[&str]) -> Result<AppliedSet, Error> {
+    pub fn closure(&self, ids: &[&str]) -> Result<Applied, Error> {
         let _ = ids;
         todo!()
     }
@@ -174,7 +205,7 @@ impl Graph {
     ///
     /// # Errors
     /// Resolution and planning errors with Alembic's wording.
-    pub fn plan_upgrade(&self, applied: &AppliedSet, target: &str) -> Result<Vec<&Revision>, Error> {
+    pub fn plan_upgrade(&self, applied: &Applied, target: &str) -> Result<Vec<&Revision>, Error> {
         let _ = (applied, target);
         todo!()
     }
@@ -185,7 +216,7 @@ impl Graph {
     /// Resolution and planning errors with Alembic's wording.
     pub fn plan_downgrade(
         &self,
-        applied: &AppliedSet,
+        applied: &Applied,
         target: &str,
     ) -> Result<Vec<&Revision>, Error> {
         let _ = (applied, target);
@@ -196,7 +227,7 @@ impl Graph {
     ///
     /// # Errors
     /// Resolution errors; targets of one lineage.
-    pub fn plan_stamp(&self, applied: &AppliedSet, targets: &[String]) -> Result<StampPlan<'_>, Error> {
+    pub fn plan_stamp(&self, applied: &Applied, targets: &[String]) -> Result<StampPlan<'_>, Error> {
         let _ = (applied, targets);
         todo!()
     }
@@ -209,7 +240,7 @@ impl Graph {
     pub fn history(
         &self,
         range: Option<&Range>,
-        applied: Option<&AppliedSet>,
+        applied: Option<&Applied>,
     ) -> Result<Vec<&Revision>, Error> {
         let _ = (range, applied);
         todo!()
