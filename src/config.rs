@@ -101,11 +101,11 @@ pub enum Error {
         message: String,
     },
     /// A database URL that cannot be used. The URL in `url` is redacted.
-    #[error("invalid database URL `{url}` (from {source_name}): {message}")]
+    #[error("invalid database URL `{url}` ({source_name}): {message}")]
     Url {
         /// The URL, password replaced by `***`.
         url: String,
-        /// Where it came from: `--url`, `DATABASE_URL`, or `<file>:<line>`.
+        /// Where it came from: `from --url`, `from DATABASE_URL`, `from <file>:<line>`.
         source_name: String,
         /// What is wrong and what is accepted.
         message: String,
@@ -246,7 +246,7 @@ impl DbUrl {
     /// An unknown scheme (the message lists the accepted ones) or a malformed
     /// URL. The URL in the error is redacted.
     pub fn parse(url: &str) -> Result<DbUrl, Error> {
-        Self::parse_from(url, "the URL")
+        Self::parse_from(url, "as given")
     }
 
     fn parse_from(url: &str, source_name: &str) -> Result<DbUrl, Error> {
@@ -630,7 +630,11 @@ impl Config {
         let url = match &db.url {
             Some(v) => {
                 let raw = ctx.string("database.url", v)?;
-                let source = format!("{}:{}", ctx.path.display(), ctx.line_of(v.span().start));
+                let source = format!(
+                    "from {}:{}",
+                    ctx.path.display(),
+                    ctx.line_of(v.span().start)
+                );
                 Some(DbUrl::parse_from(&raw, &source)?.resolve_against(root))
             }
             None => None,
@@ -648,10 +652,10 @@ impl Config {
     }
 
     fn apply_overrides(&mut self, overrides: &Overrides, env: EnvLookup<'_>) -> Result<(), Error> {
-        let from_flag = overrides.url.as_ref().map(|u| (u.clone(), "--url"));
+        let from_flag = overrides.url.as_ref().map(|u| (u.clone(), "from --url"));
         let from_env = env("DATABASE_URL")
             .filter(|u| !u.is_empty())
-            .map(|u| (u, "DATABASE_URL"));
+            .map(|u| (u, "from DATABASE_URL"));
         if let Some((raw, source)) = from_flag.or(from_env) {
             self.url = Some(DbUrl::parse_from(&raw, source)?.resolve_against(&self.root));
         }
