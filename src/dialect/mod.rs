@@ -1,7 +1,87 @@
 //! SQL dialects and everything rendered per dialect: step SQL, the
 //! `_versions` bookkeeping statements, and statement splitting. Pure: no I/O.
+//!
+//! Why one module: the offline script (`--sql`) and the online runner must
+//! send the very same statements, so everything that turns a revision into
+//! SQL text lives here and both call it. Nothing here touches a connection
+//! or a file, so every rendering is pinned by unit tests per dialect.
+//!
+//! - [`render`]: a revision's steps → statements (per-dialect variants,
+//!   opt-in minijinja templating, splitting);
+//! - [`split`]: the dialect-aware statement splitter;
+//! - [`versions`]: DDL of `_versions` and `_versions_log`, and the
+//!   INSERT/DELETE bookkeeping statements, rendered through sea-query.
 
 use std::fmt;
+use std::path::PathBuf;
+
+pub mod render;
+pub mod split;
+pub mod versions;
+
+pub use render::{render_step, render_steps, Direction};
+pub use split::split_statements;
+
+/// Errors turning revisions into SQL. Each names the revision, its file and
+/// the step (1-based number and file line) and says what to do instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A portable operation (`create_table`, …) that has no renderer yet.
+    #[error(
+        "revision {revision} ({}), {direction} step {step} (line {line}): operation `{op}` is not supported yet on {dialect} (portable operations come in a later release); use an `op = \"sql\"` step with the SQL for now",
+        .file.display()
+    )]
+    UnsupportedOperation {
+        /// The `op` value.
+        op: String,
+        /// Revision id.
+        revision: String,
+        /// Revision file.
+        file: PathBuf,
+        /// `upgrade` or `downgrade`.
+        direction: Direction,
+        /// 1-based step number within its list.
+        step: usize,
+        /// Line of the step in the file.
+        line: usize,
+        /// Target dialect.
+        dialect: Dialect,
+    },
+    /// A templated `sql` step (`template = true`) failed to render.
+    #[error(
+        "revision {revision} ({}), {direction} step {step} (line {line}): template error{}: {detail} (the revision has `template = true`; a literal `{{{{` is written `{{{{ '{{{{' }}}}`, or set `template = false`)",
+        .file.display(),
+        .template_line.map(|l| format!(" at line {l} of the step's SQL")).unwrap_or_default()
+    )]
+    Template {
+        /// Revision id.
+        revision: String,
+        /// Revision file.
+        file: PathBuf,
+        /// `upgrade` or `downgrade`.
+        direction: Direction,
+        /// 1-based step number within its list.
+        step: usize,
+        /// Line of the step in the file.
+        line: usize,
+        /// Line within the step's SQL text, when minijinja knows it.
+        template_line: Option<usize>,
+        /// minijinja's description.
+        detail: String,
+    },
+    /// `downgrade` through a revision that has no downgrade section.
+    #[error(
+        "revision {revision} ({}) has no downgrade steps, so it cannot be downgraded: add a `[[downgrade]]` step (TOML) or a `-- migrate:downgrade` section (SQL); an empty one means \"nothing to undo\"",
+        .file.display()
+    )]
+    NoDowngrade {
+        /// Revision id.
+        revision: String,
+        /// Revision file.
+        file: PathBuf,
+    },
+}
 
 /// A SQL dialect retort can render for. Matched exhaustively everywhere (no
 /// `_` arm), so adding one makes the compiler list every place to change.

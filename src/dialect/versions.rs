@@ -1,0 +1,599 @@
+//! The `_versions` table (one row per applied revision, design §7.1) and
+//! the `_versions_log` audit table (§7.2): their DDL and the bookkeeping
+//! statements, per dialect, rendered through sea-query.
+//!
+//! Why sea-query and inlined values: the offline script must print
+//! complete statements, so values are inlined and escaped by the backend's
+//! builder (a message with quotes or backslashes is safe on each dialect).
+//! The online runner can send the same text, or bind values itself.
+//!
+//! Types are the natural ones per dialect: PostgreSQL `timestamp with time
+//! zone`, `jsonb`, `bigserial`; MySQL `DATETIME(6)` (UTC), `json`, `varchar`
+//! with lengths (MySQL needs them for keys); SQLite `text` and `integer`
+//! (timestamps as RFC 3339 text in UTC).
+
+use chrono::{DateTime, Utc};
+use sea_query::{
+    ColumnDef, Expr, ExprTrait, MysqlQueryBuilder, PostgresQueryBuilder, Query, SqliteQueryBuilder,
+    Table, TableCreateStatement,
+};
+
+use super::Dialect;
+
+/// The tool version recorded in every log row.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `applied_by` of rows written by an offline script: the process that
+/// renders the script is not the one that runs it, so no user@host is known.
+pub const OFFLINE_APPLIED_BY: &str = "offline";
+
+/// Longest revision id / lane name the tables hold (a MySQL key needs a
+/// length; 255 × 4 bytes of utf8mb4 stays under InnoDB's 3072-byte limit).
+const KEY_LEN: u32 = 255;
+
+/// State of a `_versions` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionState {
+    /// Applied completely.
+    Applied,
+    /// In progress or resumable (batches, MySQL statement journal).
+    Running,
+    /// Failed; needs a fix and `upgrade`, or `resolve`.
+    Failed,
+}
+
+impl VersionState {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionState::Applied => "applied",
+            VersionState::Running => "running",
+            VersionState::Failed => "failed",
+        }
+    }
+}
+
+/// The action of a `_versions_log` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogAction {
+    /// A revision was applied.
+    Upgrade,
+    /// A revision was reverted.
+    Downgrade,
+    /// A row was added or removed without running anything.
+    Stamp,
+    /// A changed file's checksum was accepted.
+    Amend,
+    /// A failed or running row was resolved by hand.
+    Resolve,
+}
+
+impl LogAction {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogAction::Upgrade => "upgrade",
+            LogAction::Downgrade => "downgrade",
+            LogAction::Stamp => "stamp",
+            LogAction::Amend => "amend",
+            LogAction::Resolve => "resolve",
+        }
+    }
+}
+
+/// The outcome of a `_versions_log` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The action succeeded.
+    Ok,
+    /// The action failed (see `error`).
+    Failed,
+}
+
+impl Outcome {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// A timestamp to store: the database's current time (offline scripts) or a
+/// known instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// The dialect's "now" expression, in UTC (see [`now_sql`]).
+    Now,
+    /// A known instant.
+    Value(DateTime<Utc>),
+}
+
+/// A `_versions` row to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRow<'a> {
+    /// Revision id.
+    pub version: &'a str,
+    /// Lane name.
+    pub lane: &'a str,
+    /// Row state.
+    pub state: VersionState,
+    /// SHA-256 hex of the normalised file.
+    pub checksum: &'a str,
+    /// The revision's message.
+    pub message: &'a str,
+    /// When it was applied.
+    pub applied_at: At,
+    /// How long it took, when known.
+    pub execution_ms: Option<i64>,
+    /// Progress JSON of a running row.
+    pub progress: Option<&'a serde_json::Value>,
+    /// The last error of a failed row.
+    pub error: Option<&'a str>,
+    /// Who applied it (user@host, or [`OFFLINE_APPLIED_BY`]).
+    pub applied_by: &'a str,
+}
+
+/// A `_versions_log` row to insert (`tool_version` is [`TOOL_VERSION`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry<'a> {
+    /// When.
+    pub at: At,
+    /// What.
+    pub action: LogAction,
+    /// Revision id.
+    pub version: &'a str,
+    /// Lane name.
+    pub lane: &'a str,
+    /// How long it took, when known.
+    pub duration_ms: Option<i64>,
+    /// Success or failure.
+    pub outcome: Outcome,
+    /// Error text of a failure.
+    pub error: Option<&'a str>,
+    /// Who (user@host, or [`OFFLINE_APPLIED_BY`]).
+    pub applied_by: &'a str,
+}
+
+/// The SQL expression for the current UTC time, per dialect. SQLite stores
+/// RFC 3339 text with milliseconds (`2026-11-23T12:00:00.000Z`); MySQL's
+/// `UTC_TIMESTAMP(6)` avoids the session time zone of `NOW()`.
+pub fn now_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        Dialect::Postgres => "CURRENT_TIMESTAMP",
+        Dialect::Mysql => "UTC_TIMESTAMP(6)",
+    }
+}
+
+/// The version table and its log, named and rendered for one dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionTables {
+    name: String,
+    dialect: Dialect,
+}
+
+/// Column kinds, mapped per dialect in [`VersionTables::column`].
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A short string with a length (keys, names, states).
+    Short(u32),
+    /// Unbounded text.
+    Text,
+    /// A UTC timestamp.
+    Timestamp,
+    /// A 64-bit integer.
+    BigInt,
+    /// A JSON document.
+    Json,
+}
+
+impl VersionTables {
+    /// The tables named `name` and `<name>_log` (the name is validated by
+    /// the config as a plain identifier) for `dialect`.
+    pub fn new(name: &str, dialect: Dialect) -> VersionTables {
+        VersionTables {
+            name: name.to_string(),
+            dialect,
+        }
+    }
+
+    /// The version table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The log table's name: `<name>_log`.
+    pub fn log_name(&self) -> String {
+        format!("{}_log", self.name)
+    }
+
+    fn column(&self, name: &'static str, kind: Kind, not_null: bool) -> ColumnDef {
+        let mut col = ColumnDef::new(name);
+        match (self.dialect, kind) {
+            (Dialect::Sqlite, Kind::Short(_) | Kind::Text | Kind::Timestamp | Kind::Json) => {
+                col.text();
+            }
+            (Dialect::Sqlite, Kind::BigInt) => {
+                col.integer();
+            }
+            (Dialect::Postgres | Dialect::Mysql, Kind::Short(len)) => {
+                col.string_len(len);
+            }
+            (Dialect::Postgres | Dialect::Mysql, Kind::Text) => {
+                col.text();
+            }
+            (Dialect::Postgres, Kind::Timestamp) => {
+                col.timestamp_with_time_zone();
+            }
+            (Dialect::Mysql, Kind::Timestamp) => {
+                col.custom("DATETIME(6)");
+            }
+            (Dialect::Postgres | Dialect::Mysql, Kind::BigInt) => {
+                col.big_integer();
+            }
+            (Dialect::Postgres, Kind::Json) => {
+                col.json_binary();
+            }
+            (Dialect::Mysql, Kind::Json) => {
+                col.json();
+            }
+        }
+        if not_null {
+            col.not_null();
+        } else {
+            col.null();
+        }
+        col
+    }
+
+    fn render_create(&self, stmt: &TableCreateStatement) -> String {
+        match self.dialect {
+            Dialect::Sqlite => stmt.to_string(SqliteQueryBuilder),
+            Dialect::Postgres => stmt.to_string(PostgresQueryBuilder),
+            Dialect::Mysql => stmt.to_string(MysqlQueryBuilder),
+        }
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for the version table.
+    pub fn create_versions(&self) -> String {
+        let mut version = self.column("version", Kind::Short(KEY_LEN), true);
+        version.primary_key();
+        let stmt = Table::create()
+            .table(self.name.clone())
+            .if_not_exists()
+            .col(version)
+            .col(self.column("lane", Kind::Short(KEY_LEN), true))
+            .col(self.column("state", Kind::Short(16), true))
+            .col(self.column("checksum", Kind::Short(64), true))
+            .col(self.column("message", Kind::Text, true))
+            .col(self.column("applied_at", Kind::Timestamp, true))
+            .col(self.column("execution_ms", Kind::BigInt, false))
+            .col(self.column("progress", Kind::Json, false))
+            .col(self.column("error", Kind::Text, false))
+            .col(self.column("applied_by", Kind::Short(KEY_LEN), true))
+            .to_owned();
+        self.render_create(&stmt)
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for the log table.
+    pub fn create_log(&self) -> String {
+        let mut id = ColumnDef::new("id");
+        match self.dialect {
+            // SQLite's AUTOINCREMENT needs exactly `integer`.
+            Dialect::Sqlite => id.integer(),
+            Dialect::Postgres | Dialect::Mysql => id.big_integer(),
+        };
+        id.not_null().auto_increment().primary_key();
+        let stmt = Table::create()
+            .table(self.log_name())
+            .if_not_exists()
+            .col(id)
+            .col(self.column("at", Kind::Timestamp, true))
+            .col(self.column("action", Kind::Short(16), true))
+            .col(self.column("version", Kind::Short(KEY_LEN), true))
+            .col(self.column("lane", Kind::Short(KEY_LEN), true))
+            .col(self.column("duration_ms", Kind::BigInt, false))
+            .col(self.column("outcome", Kind::Short(16), true))
+            .col(self.column("error", Kind::Text, false))
+            .col(self.column("applied_by", Kind::Short(KEY_LEN), true))
+            .col(self.column("tool_version", Kind::Short(64), true))
+            .to_owned();
+        self.render_create(&stmt)
+    }
+
+    /// Both `CREATE TABLE IF NOT EXISTS` statements, version table first.
+    pub fn create_statements(&self) -> Vec<String> {
+        vec![self.create_versions(), self.create_log()]
+    }
+
+    fn at(&self, at: At) -> Expr {
+        match at {
+            At::Now => Expr::cust(now_sql(self.dialect)),
+            At::Value(t) => Expr::val(match self.dialect {
+                Dialect::Sqlite => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                Dialect::Postgres => t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string(),
+                Dialect::Mysql => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+            }),
+        }
+    }
+
+    fn render_query(&self, stmt: &impl QueryToString) -> String {
+        stmt.render(self.dialect)
+    }
+
+    /// `INSERT INTO <name> (…) VALUES (…)` for `row`, values inlined.
+    pub fn insert_version(&self, row: &VersionRow<'_>) -> String {
+        let mut stmt = Query::insert();
+        stmt.into_table(self.name.clone())
+            .columns([
+                "version",
+                "lane",
+                "state",
+                "checksum",
+                "message",
+                "applied_at",
+                "execution_ms",
+                "progress",
+                "error",
+                "applied_by",
+            ])
+            // Column and value counts match by construction, so the only
+            // panic of `values_panic` cannot happen (the tests run it).
+            .values_panic([
+                Expr::val(row.version),
+                Expr::val(row.lane),
+                Expr::val(row.state.as_str()),
+                Expr::val(row.checksum),
+                Expr::val(row.message),
+                self.at(row.applied_at),
+                Expr::val(row.execution_ms),
+                Expr::val(row.progress.map(|p| p.to_string())),
+                Expr::val(row.error),
+                Expr::val(row.applied_by),
+            ]);
+        self.render_query(&stmt)
+    }
+
+    /// `DELETE FROM <name> WHERE version = '…'`.
+    pub fn delete_version(&self, version: &str) -> String {
+        let stmt = Query::delete()
+            .from_table(self.name.clone())
+            .and_where(Expr::col("version").eq(version))
+            .to_owned();
+        self.render_query(&stmt)
+    }
+
+    /// `INSERT INTO <name>_log (…) VALUES (…)` for `entry`, values inlined.
+    pub fn insert_log(&self, entry: &LogEntry<'_>) -> String {
+        let mut stmt = Query::insert();
+        stmt.into_table(self.log_name())
+            .columns([
+                "at",
+                "action",
+                "version",
+                "lane",
+                "duration_ms",
+                "outcome",
+                "error",
+                "applied_by",
+                "tool_version",
+            ])
+            // Counts match by construction (see `insert_version`).
+            .values_panic([
+                self.at(entry.at),
+                Expr::val(entry.action.as_str()),
+                Expr::val(entry.version),
+                Expr::val(entry.lane),
+                Expr::val(entry.duration_ms),
+                Expr::val(entry.outcome.as_str()),
+                Expr::val(entry.error),
+                Expr::val(entry.applied_by),
+                Expr::val(TOOL_VERSION),
+            ]);
+        self.render_query(&stmt)
+    }
+}
+
+/// sea-query statements rendered per dialect (one match, no `_` arm).
+trait QueryToString {
+    fn render(&self, dialect: Dialect) -> String;
+}
+
+macro_rules! impl_query_to_string {
+    ($($t:ty),*) => {$(
+        impl QueryToString for $t {
+            fn render(&self, dialect: Dialect) -> String {
+                match dialect {
+                    Dialect::Sqlite => self.to_string(SqliteQueryBuilder),
+                    Dialect::Postgres => self.to_string(PostgresQueryBuilder),
+                    Dialect::Mysql => self.to_string(MysqlQueryBuilder),
+                }
+            }
+        }
+    )*};
+}
+
+impl_query_to_string!(sea_query::InsertStatement, sea_query::DeleteStatement);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(d: Dialect) -> VersionTables {
+        VersionTables::new("_versions", d)
+    }
+
+    #[test]
+    fn create_sqlite() {
+        assert_eq!(
+            tables(Dialect::Sqlite).create_statements(),
+            [
+                r#"CREATE TABLE IF NOT EXISTS "_versions" ( "version" text NOT NULL PRIMARY KEY, "lane" text NOT NULL, "state" text NOT NULL, "checksum" text NOT NULL, "message" text NOT NULL, "applied_at" text NOT NULL, "execution_ms" integer NULL, "progress" text NULL, "error" text NULL, "applied_by" text NOT NULL )"#,
+                r#"CREATE TABLE IF NOT EXISTS "_versions_log" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "at" text NOT NULL, "action" text NOT NULL, "version" text NOT NULL, "lane" text NOT NULL, "duration_ms" integer NULL, "outcome" text NOT NULL, "error" text NULL, "applied_by" text NOT NULL, "tool_version" text NOT NULL )"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn create_postgres() {
+        assert_eq!(
+            tables(Dialect::Postgres).create_statements(),
+            [
+                r#"CREATE TABLE IF NOT EXISTS "_versions" ( "version" varchar(255) NOT NULL PRIMARY KEY, "lane" varchar(255) NOT NULL, "state" varchar(16) NOT NULL, "checksum" varchar(64) NOT NULL, "message" text NOT NULL, "applied_at" timestamp with time zone NOT NULL, "execution_ms" bigint NULL, "progress" jsonb NULL, "error" text NULL, "applied_by" varchar(255) NOT NULL )"#,
+                r#"CREATE TABLE IF NOT EXISTS "_versions_log" ( "id" bigint GENERATED BY DEFAULT AS IDENTITY NOT NULL PRIMARY KEY, "at" timestamp with time zone NOT NULL, "action" varchar(16) NOT NULL, "version" varchar(255) NOT NULL, "lane" varchar(255) NOT NULL, "duration_ms" bigint NULL, "outcome" varchar(16) NOT NULL, "error" text NULL, "applied_by" varchar(255) NOT NULL, "tool_version" varchar(64) NOT NULL )"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn create_mysql() {
+        assert_eq!(
+            tables(Dialect::Mysql).create_statements(),
+            [
+                r#"CREATE TABLE IF NOT EXISTS `_versions` ( `version` varchar(255) NOT NULL PRIMARY KEY, `lane` varchar(255) NOT NULL, `state` varchar(16) NOT NULL, `checksum` varchar(64) NOT NULL, `message` text NOT NULL, `applied_at` DATETIME(6) NOT NULL, `execution_ms` bigint NULL, `progress` json NULL, `error` text NULL, `applied_by` varchar(255) NOT NULL )"#,
+                r#"CREATE TABLE IF NOT EXISTS `_versions_log` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `at` DATETIME(6) NOT NULL, `action` varchar(16) NOT NULL, `version` varchar(255) NOT NULL, `lane` varchar(255) NOT NULL, `duration_ms` bigint NULL, `outcome` varchar(16) NOT NULL, `error` text NULL, `applied_by` varchar(255) NOT NULL, `tool_version` varchar(64) NOT NULL )"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn custom_table_name() {
+        let t = VersionTables::new("schema_history", Dialect::Postgres);
+        assert_eq!(t.log_name(), "schema_history_log");
+        assert!(t
+            .create_versions()
+            .starts_with(r#"CREATE TABLE IF NOT EXISTS "schema_history" ("#));
+        assert!(t
+            .create_log()
+            .starts_with(r#"CREATE TABLE IF NOT EXISTS "schema_history_log" ("#));
+        assert_eq!(
+            t.delete_version("a"),
+            r#"DELETE FROM "schema_history" WHERE "version" = 'a'"#
+        );
+    }
+
+    fn applied_row() -> VersionRow<'static> {
+        VersionRow {
+            version: "ae1027a6acf0",
+            lane: "schema",
+            state: VersionState::Applied,
+            checksum: "abc",
+            message: r#"it's a \ "test""#,
+            applied_at: At::Now,
+            execution_ms: None,
+            progress: None,
+            error: None,
+            applied_by: OFFLINE_APPLIED_BY,
+        }
+    }
+
+    #[test]
+    fn insert_version_now_escapes_per_dialect() {
+        let row = applied_row();
+        assert_eq!(
+            tables(Dialect::Sqlite).insert_version(&row),
+            r#"INSERT INTO "_versions" ("version", "lane", "state", "checksum", "message", "applied_at", "execution_ms", "progress", "error", "applied_by") VALUES ('ae1027a6acf0', 'schema', 'applied', 'abc', 'it''s a \ "test"', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), NULL, NULL, NULL, 'offline')"#
+        );
+        assert_eq!(
+            tables(Dialect::Postgres).insert_version(&row),
+            r#"INSERT INTO "_versions" ("version", "lane", "state", "checksum", "message", "applied_at", "execution_ms", "progress", "error", "applied_by") VALUES ('ae1027a6acf0', 'schema', 'applied', 'abc', E'it\'s a \\ "test"', CURRENT_TIMESTAMP, NULL, NULL, NULL, 'offline')"#
+        );
+        assert_eq!(
+            tables(Dialect::Mysql).insert_version(&row),
+            r#"INSERT INTO `_versions` (`version`, `lane`, `state`, `checksum`, `message`, `applied_at`, `execution_ms`, `progress`, `error`, `applied_by`) VALUES ('ae1027a6acf0', 'schema', 'applied', 'abc', 'it\'s a \\ \"test\"', UTC_TIMESTAMP(6), NULL, NULL, NULL, 'offline')"#
+        );
+    }
+
+    #[test]
+    fn insert_version_with_values() {
+        let progress = serde_json::json!({"step": 1, "last_key": "o'k"});
+        let at = DateTime::parse_from_rfc3339("2026-11-23T12:00:00.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let row = VersionRow {
+            state: VersionState::Failed,
+            applied_at: At::Value(at),
+            execution_ms: Some(42),
+            progress: Some(&progress),
+            error: Some("boom"),
+            message: "m",
+            ..applied_row()
+        };
+        assert_eq!(
+            tables(Dialect::Sqlite).insert_version(&row),
+            r#"INSERT INTO "_versions" ("version", "lane", "state", "checksum", "message", "applied_at", "execution_ms", "progress", "error", "applied_by") VALUES ('ae1027a6acf0', 'schema', 'failed', 'abc', 'm', '2026-11-23T12:00:00.500Z', 42, '{"last_key":"o''k","step":1}', 'boom', 'offline')"#
+        );
+        assert_eq!(
+            tables(Dialect::Postgres).insert_version(&row),
+            r#"INSERT INTO "_versions" ("version", "lane", "state", "checksum", "message", "applied_at", "execution_ms", "progress", "error", "applied_by") VALUES ('ae1027a6acf0', 'schema', 'failed', 'abc', 'm', '2026-11-23 12:00:00.500000+00:00', 42, E'{"last_key":"o\'k","step":1}', 'boom', 'offline')"#
+        );
+        assert_eq!(
+            tables(Dialect::Mysql).insert_version(&row),
+            r#"INSERT INTO `_versions` (`version`, `lane`, `state`, `checksum`, `message`, `applied_at`, `execution_ms`, `progress`, `error`, `applied_by`) VALUES ('ae1027a6acf0', 'schema', 'failed', 'abc', 'm', '2026-11-23 12:00:00.500000', 42, '{\"last_key\":\"o\'k\",\"step\":1}', 'boom', 'offline')"#
+        );
+        assert_eq!(VersionState::Running.as_str(), "running");
+    }
+
+    #[test]
+    fn delete_version_per_dialect() {
+        assert_eq!(
+            tables(Dialect::Sqlite).delete_version("o'k"),
+            r#"DELETE FROM "_versions" WHERE "version" = 'o''k'"#
+        );
+        assert_eq!(
+            tables(Dialect::Postgres).delete_version("o'k"),
+            r#"DELETE FROM "_versions" WHERE "version" = E'o\'k'"#
+        );
+        assert_eq!(
+            tables(Dialect::Mysql).delete_version("o'k"),
+            r#"DELETE FROM `_versions` WHERE `version` = 'o\'k'"#
+        );
+    }
+
+    #[test]
+    fn insert_log_per_dialect() {
+        let entry = LogEntry {
+            at: At::Now,
+            action: LogAction::Upgrade,
+            version: "ae1027a6acf0",
+            lane: "schema",
+            duration_ms: None,
+            outcome: Outcome::Ok,
+            error: None,
+            applied_by: OFFLINE_APPLIED_BY,
+        };
+        let v = TOOL_VERSION;
+        assert_eq!(
+            tables(Dialect::Sqlite).insert_log(&entry),
+            format!(
+                r#"INSERT INTO "_versions_log" ("at", "action", "version", "lane", "duration_ms", "outcome", "error", "applied_by", "tool_version") VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'upgrade', 'ae1027a6acf0', 'schema', NULL, 'ok', NULL, 'offline', '{v}')"#
+            )
+        );
+        assert_eq!(
+            tables(Dialect::Postgres).insert_log(&entry),
+            format!(
+                r#"INSERT INTO "_versions_log" ("at", "action", "version", "lane", "duration_ms", "outcome", "error", "applied_by", "tool_version") VALUES (CURRENT_TIMESTAMP, 'upgrade', 'ae1027a6acf0', 'schema', NULL, 'ok', NULL, 'offline', '{v}')"#
+            )
+        );
+        let failed = LogEntry {
+            action: LogAction::Resolve,
+            outcome: Outcome::Failed,
+            duration_ms: Some(7),
+            error: Some("x"),
+            ..entry
+        };
+        assert_eq!(
+            tables(Dialect::Mysql).insert_log(&failed),
+            format!(
+                r#"INSERT INTO `_versions_log` (`at`, `action`, `version`, `lane`, `duration_ms`, `outcome`, `error`, `applied_by`, `tool_version`) VALUES (UTC_TIMESTAMP(6), 'resolve', 'ae1027a6acf0', 'schema', 7, 'failed', 'x', 'offline', '{v}')"#
+            )
+        );
+        let names: Vec<&str> = [LogAction::Downgrade, LogAction::Stamp, LogAction::Amend]
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        assert_eq!(names, ["downgrade", "stamp", "amend"]);
+    }
+}

@@ -1,0 +1,140 @@
+//! The statements of one revision in one direction, as both runners use
+//! them: the step SQL (from [`crate::dialect::render_steps`]) and the
+//! `_versions` / `_versions_log` bookkeeping that goes with it.
+//!
+//! Why a shared value: `--sql` must show what runs online. The offline
+//! script prints a [`RevisionScript`]; the online runner executes the same
+//! `statements` and the same kind of `version_statements` (with the real
+//! time, duration and user@host in [`Bookkeeping`]).
+
+use std::collections::BTreeMap;
+
+use crate::dialect::versions::{
+    At, LogAction, LogEntry, Outcome, VersionRow, VersionState, VersionTables,
+};
+use crate::dialect::{self, render_steps, Dialect, Direction};
+use crate::revision::Revision;
+
+/// What happens to a revision's `_versions` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionChange {
+    /// The revision was upgraded: insert its row, log `upgrade`.
+    Upgrade,
+    /// The revision was downgraded: delete its row, log `downgrade`.
+    Downgrade,
+    /// `stamp` adds the row without running anything: log `stamp`.
+    StampAdd,
+    /// `stamp` removes the row without running anything: log `stamp`.
+    StampRemove,
+}
+
+/// The values the bookkeeping statements record.
+#[derive(Debug, Clone)]
+pub struct Bookkeeping<'a> {
+    /// The tables, named and typed for the dialect.
+    pub tables: &'a VersionTables,
+    /// user@host, or [`crate::dialect::versions::OFFLINE_APPLIED_BY`].
+    pub applied_by: &'a str,
+    /// When: [`At::Now`] offline, the real instant online.
+    pub at: At,
+    /// How long the revision took, when known (online).
+    pub duration_ms: Option<i64>,
+}
+
+/// One revision, rendered for one direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionScript {
+    /// Revision id.
+    pub id: String,
+    /// The comment line without `-- `, e.g. `Running upgrade a -> b`.
+    pub comment: String,
+    /// Whether the revision runs inside a transaction.
+    pub transactional: bool,
+    /// The step statements, in order, without trailing `;`.
+    pub statements: Vec<String>,
+    /// The `_versions` INSERT/DELETE and the `_versions_log` INSERT.
+    pub version_statements: Vec<String>,
+}
+
+/// `Running upgrade <down ids joined by ", "> -> <id>` (Alembic's text; a
+/// base gives two spaces before `->`).
+pub fn upgrade_comment(rev: &Revision) -> String {
+    format!(
+        "Running upgrade {} -> {}",
+        rev.down_revisions.join(", "),
+        rev.id
+    )
+}
+
+/// `Running downgrade <id> -> <down ids joined by ", ">` (a base leaves a
+/// trailing space, as in Alembic).
+pub fn downgrade_comment(rev: &Revision) -> String {
+    format!(
+        "Running downgrade {} -> {}",
+        rev.id,
+        rev.down_revisions.join(", ")
+    )
+}
+
+/// The bookkeeping statements for `change` of `rev`.
+pub fn version_statements(
+    rev: &Revision,
+    change: VersionChange,
+    book: &Bookkeeping<'_>,
+) -> Vec<String> {
+    let row = VersionRow {
+        version: &rev.id,
+        lane: &rev.lane,
+        state: VersionState::Applied,
+        checksum: &rev.checksum,
+        message: &rev.message,
+        applied_at: book.at,
+        execution_ms: book.duration_ms,
+        progress: None,
+        error: None,
+        applied_by: book.applied_by,
+    };
+    let (first, action) = match change {
+        VersionChange::Upgrade => (book.tables.insert_version(&row), LogAction::Upgrade),
+        VersionChange::StampAdd => (book.tables.insert_version(&row), LogAction::Stamp),
+        VersionChange::Downgrade => (book.tables.delete_version(&rev.id), LogAction::Downgrade),
+        VersionChange::StampRemove => (book.tables.delete_version(&rev.id), LogAction::Stamp),
+    };
+    let log = LogEntry {
+        at: book.at,
+        action,
+        version: &rev.id,
+        lane: &rev.lane,
+        duration_ms: book.duration_ms,
+        outcome: Outcome::Ok,
+        error: None,
+        applied_by: book.applied_by,
+    };
+    vec![first, book.tables.insert_log(&log)]
+}
+
+/// `rev`'s statements for `direction` on `dialect`, with its bookkeeping.
+///
+/// # Errors
+/// The rendering errors of [`render_steps`]: no downgrade section, an
+/// unsupported operation, a template error.
+pub fn revision_script(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+    vars: &BTreeMap<String, String>,
+    book: &Bookkeeping<'_>,
+) -> Result<RevisionScript, dialect::Error> {
+    let statements = render_steps(rev, direction, dialect, vars)?;
+    let (comment, change) = match direction {
+        Direction::Upgrade => (upgrade_comment(rev), VersionChange::Upgrade),
+        Direction::Downgrade => (downgrade_comment(rev), VersionChange::Downgrade),
+    };
+    Ok(RevisionScript {
+        id: rev.id.clone(),
+        comment,
+        transactional: rev.transactional,
+        statements,
+        version_statements: version_statements(rev, change, book),
+    })
+}
