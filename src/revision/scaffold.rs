@@ -13,7 +13,7 @@
 //! are escaped, so a message with quotes or newlines round-trips) and
 //! `split_lines` splits a string on line breaks, keeping empty lines.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use minijinja::value::ValueKind;
@@ -344,6 +344,7 @@ fn split_lines(text: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::revision::{parse_str, StepKind};
+    use std::path::Path;
     use chrono::TimeZone;
 
     fn spec(message: &str) -> RevisionSpec {
