@@ -344,8 +344,8 @@ fn split_lines(text: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::revision::{parse_str, StepKind};
-    use std::path::Path;
     use chrono::TimeZone;
+    use std::path::Path;
 
     fn spec(message: &str) -> RevisionSpec {
         RevisionSpec {
