@@ -325,6 +325,14 @@ impl Parsed {
         check_id(&id, "revision", path, line)?;
         let mut down_revisions = Vec::with_capacity(self.down_revisions.len());
         for (down, line) in self.down_revisions {
+            if down.is_empty() {
+                return Err(ParseError::InvalidValue {
+                    at: Location::new(path, line),
+                    key: "down_revision".to_string(),
+                    message: "it is empty; leave `down_revision` out for a base revision"
+                        .to_string(),
+                });
+            }
             check_id(&down, "down_revision", path, line)?;
             down_revisions.push(down);
         }
@@ -522,7 +530,11 @@ fn toml_steps(
     value: &Spanned<DeValue<'_>>,
 ) -> Result<Vec<Step>, ParseError> {
     let DeValue::Array(items) = value.get_ref() else {
-        return ctx.wrong_type(section, value, "an array of tables ([[upgrade]] entries)");
+        return ctx.wrong_type(
+            section,
+            value,
+            "an array of tables, one `[[...]]` entry per step",
+        );
     };
     let mut steps = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
@@ -1093,6 +1105,11 @@ table = "account"
         assert!(
             err.to_string()
                 .contains("Character(s) '-' not allowed in revision identifier 'bad-id'"),
+            "{err}"
+        );
+        let err = toml("revision = \"a\"\ndown_revision = \"\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("leave `down_revision` out"),
             "{err}"
         );
         let err = toml("revision = \"a\"\ndown_revision = [\"ok\", \"x@y\"]\n").unwrap_err();

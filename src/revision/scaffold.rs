@@ -418,22 +418,20 @@ mod tests {
             .unwrap();
         assert!(text.starts_with("revision = \"ae1027a6acf0\"\n"), "{text}");
         assert!(text.contains("created = 2026-11-23T12:00:00Z\n"), "{text}");
-        let uncommented: String = text
+        // Uncomment the example steps: `# [[...]]`, `# key = value`, and the
+        // lines of the multi-line `columns` array.
+        let examples = &text[text.find("# [[upgrade]]").unwrap()..];
+        let is_key = |k: &str| k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        let uncommented: String = examples
             .lines()
+            .filter_map(|l| l.strip_prefix("# "))
             .filter(|l| {
-                l.starts_with("# [[")
-                    || l.starts_with("# op")
-                    || l.starts_with("# ") && l.contains(" = ")
-                    || l.starts_with("#   {")
-                    || l.starts_with("# ]")
+                l.starts_with("[[")
+                    || l.starts_with("  {")
+                    || l.starts_with(']')
+                    || l.split_once(" = ").is_some_and(|(k, _)| is_key(k))
             })
-            .filter(|l| {
-                !l.contains("depends_on")
-                    && !l.contains("branch_labels")
-                    && !l.contains("transactional")
-                    && !l.contains("template")
-            })
-            .map(|l| format!("{}\n", &l[2..]))
+            .map(|l| format!("{l}\n"))
             .collect();
         let full = format!("revision = \"a\"\n{uncommented}");
         let rev = parse_str(&full, Path::new("a.toml"), "schema")
