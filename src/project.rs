@@ -225,9 +225,26 @@ impl Project {
 
     /// Writes a new revision file (`retort revision`) and returns its path.
     ///
-    /// The file goes into the lane's directory (created if missing); its
-    /// parents come from `graph.new_revision_parents(lane, head, splice)`,
-    /// with Alembic's rules and messages.
+    /// The lane is `opts.lane`; without it, the lane of the revisions
+    /// `opts.head` resolves to (when they are all in one lane), else the
+    /// first configured lane. The file goes into the lane's directory
+    /// (created if missing); its parents come from
+    /// `graph.new_revision_parents(lane, head, splice)`, with Alembic's rules
+    /// and messages.
+    ///
+    /// ```no_run
+    /// # fn demo(config: retort::Config) -> Result<(), retort::project::Error> {
+    /// use retort::project::{NewRevisionOptions, Project};
+    ///
+    /// let project = Project::load(config)?;
+    /// let path = project.new_revision(&NewRevisionOptions {
+    ///     message: "add account table".to_string(),
+    ///     ..Default::default()
+    /// })?;
+    /// println!("Generating {} ...  done", path.display());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// An unknown lane, a head that does not resolve (several heads, not a
@@ -235,8 +252,13 @@ impl Project {
     /// `--rev-id`, an unusable branch label, a template error, an existing
     /// file, I/O.
     pub fn new_revision(&self, opts: &NewRevisionOptions) -> Result<PathBuf, Error> {
-        let lane = find_lane(&self.config.lanes, opts.lane.as_deref())?;
         let head = opts.head.as_deref().unwrap_or("head");
+        let lane_name = match (&opts.lane, &opts.head) {
+            (Some(lane), _) => Some(lane.clone()),
+            (None, Some(head)) => self.lane_of_target(head),
+            (None, None) => None,
+        };
+        let lane = find_lane(&self.config.lanes, lane_name.as_deref())?;
         let down_revisions = self
             .graph
             .new_revision_parents(&lane.name, head, opts.splice)?;
@@ -282,6 +304,17 @@ impl Project {
         )?;
         let format = opts.format.unwrap_or(self.config.revision.format);
         write_revision(&self.config.revision, lane, &spec, format)
+    }
+
+    /// The lane of what `target` resolves to, when it resolves to revisions
+    /// of exactly one lane (`--head data@head` without `--lane` writes into
+    /// `data`, as Alembic writes into the head's version location).
+    fn lane_of_target(&self, target: &str) -> Option<String> {
+        let revs = self.graph.resolve(target).ok()?;
+        let first = revs.first()?;
+        revs.iter()
+            .all(|rev| rev.lane == first.lane)
+            .then(|| first.lane.clone())
     }
 
     /// The checked description of a new revision.
@@ -515,6 +548,14 @@ pub const INIT_LANES: &[&str] = &["migrations/schema", "migrations/data"];
 /// `alembic.toml`. Existing lane directories and `.gitkeep` files are kept.
 /// Returns every directory created and file written, in that order, for the
 /// CLI to print.
+///
+/// ```no_run
+/// let created = retort::project::init_project(std::path::Path::new("."), false)?;
+/// for path in created {
+///     println!("Creating {} ...  done", path.display());
+/// }
+/// # Ok::<(), retort::project::Error>(())
+/// ```
 ///
 /// # Errors
 /// An existing `alembic.toml` (or template file, with `copy_templates`;
