@@ -24,15 +24,16 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde::de::IntoDeserializer;
-use serde::Deserialize;
-use toml::de::{DeTable, DeValue};
-use toml::Spanned;
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::checksum::checksum;
-use super::{validate_id, FileFormat, Revision, SqlStep, Step, StepKind};
-use crate::dialect::Dialect;
+use super::{validate_id, FileFormat, Revision, Step};
+
+mod sql_format;
+mod toml_format;
+
+use sql_format::parse_sql;
+use toml_format::parse_toml;
 
 /// Where in a revision file something is: the file and, when known, the
 /// 1-based line. Displays as `path:line` (or `path`).
@@ -45,14 +46,14 @@ pub struct Location {
 }
 
 impl Location {
-    fn new(path: &Path, line: usize) -> Location {
+    pub(super) fn new(path: &Path, line: usize) -> Location {
         Location {
             path: path.to_path_buf(),
             line: Some(line),
         }
     }
 
-    fn file(path: &Path) -> Location {
+    pub(super) fn file(path: &Path) -> Location {
         Location {
             path: path.to_path_buf(),
             line: None,
@@ -290,17 +291,17 @@ pub fn parse_str(content: &str, path: &Path, lane: &str) -> Result<Revision, Par
 
 /// What both parsers produce before the common checks.
 #[derive(Default)]
-struct Parsed {
-    revision: Option<(String, usize)>,
-    down_revisions: Vec<(String, usize)>,
-    branch_labels: Vec<String>,
-    depends_on: Vec<String>,
-    message: String,
-    created: Option<DateTime<Utc>>,
-    transactional: Option<bool>,
-    template: Option<bool>,
-    upgrade: Vec<Step>,
-    downgrade: Option<Vec<Step>>,
+pub(super) struct Parsed {
+    pub(super) revision: Option<(String, usize)>,
+    pub(super) down_revisions: Vec<(String, usize)>,
+    pub(super) branch_labels: Vec<String>,
+    pub(super) depends_on: Vec<String>,
+    pub(super) message: String,
+    pub(super) created: Option<DateTime<Utc>>,
+    pub(super) transactional: Option<bool>,
+    pub(super) template: Option<bool>,
+    pub(super) upgrade: Vec<Step>,
+    pub(super) downgrade: Option<Vec<Step>>,
 }
 
 impl Parsed {
@@ -364,7 +365,7 @@ fn check_id(id: &str, key: &str, path: &Path, line: usize) -> Result<(), ParseEr
 }
 
 /// The 1-based line of a byte offset.
-fn line_at(content: &str, offset: usize) -> usize {
+pub(super) fn line_at(content: &str, offset: usize) -> usize {
     let end = offset.min(content.len());
     content.as_bytes()[..end]
         .iter()
@@ -373,286 +374,9 @@ fn line_at(content: &str, offset: usize) -> usize {
         + 1
 }
 
-// ---------------------------------------------------------------- TOML ----
-
-/// Parsing context of one TOML file: the content (for lines) and the path.
-struct TomlCtx<'a> {
-    content: &'a str,
-    path: &'a Path,
-}
-
-impl TomlCtx<'_> {
-    fn at(&self, offset: usize) -> Location {
-        Location::new(self.path, line_at(self.content, offset))
-    }
-
-    fn wrong_type<T>(
-        &self,
-        key: &str,
-        value: &Spanned<DeValue<'_>>,
-        expected: &'static str,
-    ) -> Result<T, ParseError> {
-        Err(ParseError::WrongType {
-            at: self.at(value.span().start),
-            key: key.to_string(),
-            expected,
-            found: value.get_ref().type_str().to_string(),
-        })
-    }
-
-    fn string(&self, key: &str, value: &Spanned<DeValue<'_>>) -> Result<String, ParseError> {
-        match value.get_ref() {
-            DeValue::String(s) => Ok(s.to_string()),
-            _ => self.wrong_type(key, value, "a string"),
-        }
-    }
-
-    fn boolean(&self, key: &str, value: &Spanned<DeValue<'_>>) -> Result<bool, ParseError> {
-        match value.get_ref() {
-            DeValue::Boolean(b) => Ok(*b),
-            _ => self.wrong_type(key, value, "true or false"),
-        }
-    }
-
-    /// A string or an array of strings; each with its line.
-    fn strings(
-        &self,
-        key: &str,
-        value: &Spanned<DeValue<'_>>,
-    ) -> Result<Vec<(String, usize)>, ParseError> {
-        const EXPECTED: &str = "a string or an array of strings";
-        match value.get_ref() {
-            DeValue::String(s) => Ok(vec![(
-                s.to_string(),
-                line_at(self.content, value.span().start),
-            )]),
-            DeValue::Array(items) => items
-                .iter()
-                .map(|item| match item.get_ref() {
-                    DeValue::String(s) => {
-                        Ok((s.to_string(), line_at(self.content, item.span().start)))
-                    }
-                    _ => self.wrong_type(key, item, EXPECTED),
-                })
-                .collect(),
-            _ => self.wrong_type(key, value, EXPECTED),
-        }
-    }
-
-    fn created(&self, value: &Spanned<DeValue<'_>>) -> Result<DateTime<Utc>, ParseError> {
-        let invalid = |message: String| ParseError::InvalidValue {
-            at: self.at(value.span().start),
-            key: "created".to_string(),
-            message,
-        };
-        match value.get_ref() {
-            DeValue::Datetime(dt) => toml_datetime_to_utc(dt).ok_or_else(|| {
-                invalid(format!(
-                    "{dt} is not a date-time; write a UTC timestamp such as 2026-11-23T12:00:00Z"
-                ))
-            }),
-            DeValue::String(s) => parse_created(s).map_err(invalid),
-            _ => self.wrong_type("created", value, "a date-time such as 2026-11-23T12:00:00Z"),
-        }
-    }
-
-    fn to_value(&self, key: &str, value: &Spanned<DeValue<'_>>) -> Result<toml::Value, ParseError> {
-        toml::Value::deserialize(value.clone().into_deserializer()).map_err(|e| {
-            ParseError::InvalidValue {
-                at: self.at(e.span().map_or(value.span().start, |s| s.start)),
-                key: key.to_string(),
-                message: e.message().to_string(),
-            }
-        })
-    }
-}
-
-fn parse_toml(content: &str, path: &Path) -> Result<Parsed, ParseError> {
-    let ctx = TomlCtx { content, path };
-    let doc = DeTable::parse(content).map_err(|e| ParseError::Syntax {
-        at: Location {
-            path: path.to_path_buf(),
-            line: e.span().map(|s| line_at(content, s.start)),
-        },
-        message: e.message().trim_end().to_string(),
-    })?;
-    let mut parsed = Parsed::default();
-    // Keys in file order, so that the first problem reported is the first in
-    // the file.
-    let mut entries: Vec<_> = doc.get_ref().iter().collect();
-    entries.sort_by_key(|(key, _)| key.span().start);
-    for (key, value) in entries {
-        let name: &str = key.get_ref();
-        let key_line = line_at(content, key.span().start);
-        match name {
-            "revision" => {
-                parsed.revision = Some((ctx.string(name, value)?, key_line));
-            }
-            "down_revision" => parsed.down_revisions = ctx.strings(name, value)?,
-            "message" => parsed.message = ctx.string(name, value)?,
-            "created" => parsed.created = Some(ctx.created(value)?),
-            "branch_labels" => {
-                parsed.branch_labels = names(ctx.strings(name, value)?);
-            }
-            "depends_on" => parsed.depends_on = names(ctx.strings(name, value)?),
-            "transactional" => parsed.transactional = Some(ctx.boolean(name, value)?),
-            "template" => parsed.template = Some(ctx.boolean(name, value)?),
-            "upgrade" => parsed.upgrade = toml_steps(&ctx, name, value)?,
-            "downgrade" => parsed.downgrade = Some(toml_steps(&ctx, name, value)?),
-            "verify" => {
-                return Err(ParseError::Unsupported {
-                    at: Location::new(path, key_line),
-                    what: "`[[verify]]`".to_string(),
-                    hint: "remove the [[verify]] entries for now \
-                           (data-lane checks are planned)",
-                })
-            }
-            _ => {
-                return Err(ParseError::UnknownKey {
-                    at: Location::new(path, key_line),
-                    key: name.to_string(),
-                    context: "the revision header".to_string(),
-                    valid: TOML_KEYS,
-                })
-            }
-        }
-    }
-    Ok(parsed)
-}
-
-fn names(items: Vec<(String, usize)>) -> Vec<String> {
-    items.into_iter().map(|(name, _)| name).collect()
-}
-
-fn toml_steps(
-    ctx: &TomlCtx<'_>,
-    section: &str,
-    value: &Spanned<DeValue<'_>>,
-) -> Result<Vec<Step>, ParseError> {
-    let DeValue::Array(items) = value.get_ref() else {
-        return ctx.wrong_type(
-            section,
-            value,
-            "an array of tables, one `[[...]]` entry per step",
-        );
-    };
-    let mut steps = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let DeValue::Table(table) = item.get_ref() else {
-            return ctx.wrong_type(section, item, "a table (a [[...]] entry)");
-        };
-        let line = line_at(ctx.content, item.span().start);
-        let context = format!("[[{section}]] step {}", index + 1);
-        steps.push(Step {
-            line,
-            kind: toml_step(ctx, table, line, &context)?,
-        });
-    }
-    Ok(steps)
-}
-
-fn toml_step(
-    ctx: &TomlCtx<'_>,
-    table: &DeTable<'_>,
-    line: usize,
-    context: &str,
-) -> Result<StepKind, ParseError> {
-    let Some(op_value) = table.get("op") else {
-        return Err(ParseError::MissingKey {
-            at: Location::new(ctx.path, line),
-            key: "op",
-            context: context.to_string(),
-            hint: "add `op = \"sql\"` (or an operation such as `op = \"create_table\"`)",
-        });
-    };
-    let op = ctx.string("op", op_value)?;
-    let mut entries: Vec<_> = table.iter().collect();
-    entries.sort_by_key(|(key, _)| key.span().start);
-    if op != "sql" {
-        let mut fields = toml::Table::new();
-        for (key, value) in entries {
-            if key.get_ref() != "op" {
-                fields.insert(
-                    key.get_ref().to_string(),
-                    ctx.to_value(key.get_ref(), value)?,
-                );
-            }
-        }
-        return Ok(StepKind::Operation { op, fields });
-    }
-    let mut step = SqlStep::default();
-    let mut sql = None;
-    let mut seen: Vec<(Dialect, usize)> = Vec::new();
-    for (key, value) in entries {
-        let name: &str = key.get_ref();
-        let key_line = line_at(ctx.content, key.span().start);
-        if name == "op" {
-            continue;
-        }
-        if name == "sql" {
-            sql = Some((ctx.string(name, value)?, value.span().start));
-            continue;
-        }
-        let Some(dialect) = Dialect::from_name(name) else {
-            return Err(ParseError::UnknownKey {
-                at: Location::new(ctx.path, key_line),
-                key: name.to_string(),
-                context: format!("{context} (op = \"sql\")"),
-                valid: SQL_STEP_KEYS,
-            });
-        };
-        if let Some((_, first_line)) = seen.iter().find(|(d, _)| *d == dialect) {
-            return Err(ParseError::Duplicate {
-                at: Location::new(ctx.path, key_line),
-                key: format!("{name} (a {dialect} variant)"),
-                first_line: *first_line,
-            });
-        }
-        seen.push((dialect, key_line));
-        step.variants.insert(dialect, ctx.string(name, value)?);
-    }
-    let Some((text, offset)) = sql else {
-        return Err(ParseError::MissingKey {
-            at: Location::new(ctx.path, line),
-            key: "sql",
-            context: context.to_string(),
-            hint: "add `sql = \"...\"` with the statement(s) to run",
-        });
-    };
-    if text.trim().is_empty() {
-        return Err(ParseError::InvalidValue {
-            at: ctx.at(offset),
-            key: "sql".to_string(),
-            message: "it is empty; write the SQL to run or remove the step".to_string(),
-        });
-    }
-    step.sql = text;
-    Ok(StepKind::Sql(step))
-}
-
-/// A TOML date-time as UTC: offset date-times are converted, local
-/// date-times are read as UTC; a date or a time alone is `None`.
-fn toml_datetime_to_utc(dt: &toml::value::Datetime) -> Option<DateTime<Utc>> {
-    let date = dt.date?;
-    let time = dt.time?;
-    let naive = NaiveDate::from_ymd_opt(i32::from(date.year), date.month.into(), date.day.into())?
-        .and_hms_nano_opt(
-            time.hour.into(),
-            time.minute.into(),
-            time.second.unwrap_or(0).into(),
-            time.nanosecond.unwrap_or(0),
-        )?;
-    let offset_minutes = match dt.offset {
-        None | Some(toml::value::Offset::Z) => 0,
-        Some(toml::value::Offset::Custom { minutes }) => i64::from(minutes),
-    };
-    let utc = naive.checked_sub_signed(chrono::Duration::minutes(offset_minutes))?;
-    Some(utc.and_utc())
-}
-
 /// Parses a `created` string: RFC 3339, or a date-time without offset (read
 /// as UTC).
-fn parse_created(text: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_created(text: &str) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Ok(dt.with_timezone(&Utc));
@@ -671,248 +395,11 @@ fn parse_created(text: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
-// ----------------------------------------------------------------- SQL ----
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Section {
-    Upgrade,
-    Downgrade,
-}
-
-impl Section {
-    fn marker(self) -> &'static str {
-        match self {
-            Section::Upgrade => "-- migrate:upgrade",
-            Section::Downgrade => "-- migrate:downgrade",
-        }
-    }
-}
-
-/// A section marker line: `-- migrate:<name>`. `Some(Err(name))` for an
-/// unknown section name.
-fn section_marker(trimmed: &str) -> Option<Result<Section, &str>> {
-    let rest = trimmed.strip_prefix("--")?.trim_start();
-    let name = rest.strip_prefix("migrate:")?.trim();
-    Some(match name {
-        "upgrade" => Ok(Section::Upgrade),
-        "downgrade" => Ok(Section::Downgrade),
-        other => Err(other),
-    })
-}
-
-/// A header line's `key: value`, when the comment text has that shape.
-fn header_pair(comment: &str) -> Option<(&str, &str)> {
-    let (key, value) = comment.split_once(':')?;
-    let is_key = !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && key.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    is_key.then(|| (key, value.trim()))
-}
-
-/// One section's body lines with their numbers.
-struct Body {
-    marker_line: usize,
-    lines: Vec<(usize, String)>,
-}
-
-impl Body {
-    /// The section as steps: none when it holds only blank lines and
-    /// comments, else one `sql` step.
-    fn into_steps(self) -> Vec<Step> {
-        let has_sql = self.lines.iter().any(|(_, l)| {
-            let t = l.trim();
-            !t.is_empty() && !t.starts_with("--")
-        });
-        if !has_sql {
-            return Vec::new();
-        }
-        let first = self.lines.iter().position(|(_, l)| !l.trim().is_empty());
-        let last = self.lines.iter().rposition(|(_, l)| !l.trim().is_empty());
-        let (Some(first), Some(last)) = (first, last) else {
-            return Vec::new();
-        };
-        let sql: Vec<&str> = self.lines[first..=last]
-            .iter()
-            .map(|(_, l)| l.as_str())
-            .collect();
-        vec![Step {
-            line: self.lines[first].0,
-            kind: StepKind::Sql(SqlStep {
-                sql: sql.join("\n"),
-                variants: Default::default(),
-            }),
-        }]
-    }
-}
-
-fn parse_sql(content: &str, path: &Path) -> Result<Parsed, ParseError> {
-    let mut parsed = Parsed::default();
-    let mut seen: Vec<(&str, usize)> = Vec::new();
-    let mut message_lines: Vec<&str> = Vec::new();
-    let mut upgrade: Option<Body> = None;
-    let mut downgrade: Option<Body> = None;
-    let mut current: Option<Section> = None;
-    for (index, raw) in content.split('\n').enumerate() {
-        let line_no = index + 1;
-        let text = raw.strip_suffix('\r').unwrap_or(raw);
-        let trimmed = text.trim();
-        if let Some(marker) = section_marker(trimmed) {
-            let section = marker.map_err(|name| ParseError::Section {
-                at: Location::new(path, line_no),
-                message: format!(
-                    "unknown section `-- migrate:{name}`; expected `-- migrate:upgrade` \
-                     or `-- migrate:downgrade`"
-                ),
-            })?;
-            let slot = match section {
-                Section::Upgrade => &mut upgrade,
-                Section::Downgrade => &mut downgrade,
-            };
-            if let Some(first) = slot {
-                return Err(ParseError::Section {
-                    at: Location::new(path, line_no),
-                    message: format!(
-                        "duplicate `{}` section (first on line {}); put all of its SQL in one section",
-                        section.marker(),
-                        first.marker_line
-                    ),
-                });
-            }
-            *slot = Some(Body {
-                marker_line: line_no,
-                lines: Vec::new(),
-            });
-            current = Some(section);
-            continue;
-        }
-        match current {
-            Some(section) => {
-                let slot = match section {
-                    Section::Upgrade => &mut upgrade,
-                    Section::Downgrade => &mut downgrade,
-                };
-                if let Some(body) = slot {
-                    body.lines.push((line_no, text.to_string()));
-                }
-            }
-            None => sql_header_line(
-                trimmed,
-                path,
-                line_no,
-                &mut parsed,
-                &mut seen,
-                &mut message_lines,
-            )?,
-        }
-    }
-    let Some(upgrade) = upgrade else {
-        return Err(ParseError::Section {
-            at: Location::file(path),
-            message: "no `-- migrate:upgrade` section; add that line after the header, \
-                      followed by the upgrade SQL"
-                .to_string(),
-        });
-    };
-    parsed.message = message_lines.join("\n");
-    parsed.upgrade = upgrade.into_steps();
-    parsed.downgrade = downgrade.map(Body::into_steps);
-    Ok(parsed)
-}
-
-fn sql_header_line<'c>(
-    trimmed: &'c str,
-    path: &Path,
-    line_no: usize,
-    parsed: &mut Parsed,
-    seen: &mut Vec<(&'c str, usize)>,
-    message_lines: &mut Vec<&'c str>,
-) -> Result<(), ParseError> {
-    if trimmed.is_empty() {
-        return Ok(());
-    }
-    let at = || Location::new(path, line_no);
-    let Some(comment) = trimmed.strip_prefix("--") else {
-        return Err(ParseError::Section {
-            at: at(),
-            message: "SQL before the `-- migrate:upgrade` line; the header holds only \
-                      `-- key: value` comments, the SQL goes after `-- migrate:upgrade`"
-                .to_string(),
-        });
-    };
-    let Some((key, value)) = header_pair(comment.trim()) else {
-        return Ok(()); // a free comment
-    };
-    if key == "message" {
-        message_lines.push(value);
-        return Ok(());
-    }
-    if !SQL_HEADER_KEYS.contains(&key) {
-        return Err(ParseError::UnknownKey {
-            at: at(),
-            key: key.to_string(),
-            context: "the revision header".to_string(),
-            valid: SQL_HEADER_KEYS,
-        });
-    }
-    if let Some((_, first_line)) = seen.iter().find(|(k, _)| *k == key) {
-        return Err(ParseError::Duplicate {
-            at: at(),
-            key: key.to_string(),
-            first_line: *first_line,
-        });
-    }
-    seen.push((key, line_no));
-    let invalid = |message: String| ParseError::InvalidValue {
-        at: at(),
-        key: key.to_string(),
-        message,
-    };
-    match key {
-        "revision" => {
-            if value.is_empty() {
-                return Err(invalid("it is empty; write the revision id".to_string()));
-            }
-            parsed.revision = Some((value.to_string(), line_no));
-        }
-        "down_revision" => {
-            parsed.down_revisions = split_list(value)
-                .into_iter()
-                .map(|id| (id, line_no))
-                .collect();
-        }
-        "created" if value.is_empty() => {}
-        "created" => parsed.created = Some(parse_created(value).map_err(invalid)?),
-        "branch_labels" => parsed.branch_labels = split_list(value),
-        "depends_on" => parsed.depends_on = split_list(value),
-        "transactional" => parsed.transactional = parse_bool(value).map_err(invalid)?,
-        "template" => parsed.template = parse_bool(value).map_err(invalid)?,
-        _ => {}
-    }
-    Ok(())
-}
-
-/// A comma- and/or space-separated list; empty means none.
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// `true`/`false` (any case); empty means the default.
-fn parse_bool(value: &str) -> Result<Option<bool>, String> {
-    match value.to_ascii_lowercase().as_str() {
-        "" => Ok(None),
-        "true" => Ok(Some(true)),
-        "false" => Ok(Some(false)),
-        _ => Err(format!("'{value}' is not a boolean; write true or false")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::Dialect;
+    use crate::revision::StepKind;
 
     fn toml(content: &str) -> Result<Revision, ParseError> {
         parse_str(content, Path::new("m/ae1_x.toml"), "schema")
