@@ -768,4 +768,29 @@ DROP TABLE account;
             Err(ParseError::Io { .. })
         ));
     }
+
+    #[test]
+    fn odd_input_gives_errors_not_panics() {
+        let deep = format!(
+            "revision = \"a\"\n[[upgrade]]\nop = \"x\"\nv = {}1{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(toml(&deep).is_err());
+        for input in [
+            "",
+            "\r",
+            "--",
+            "-- :",
+            "-- migrate:",
+            "\u{feff}",
+            "é = 1",
+            "-- é: x",
+            "\0",
+        ] {
+            let _ = toml(input);
+            let _ = sql(input);
+        }
+        assert!(sql("-- revision: ü\n-- migrate:upgrade\n").is_err());
+    }
 }
