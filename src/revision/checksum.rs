@@ -1,8 +1,73 @@
 //! The checksum of a revision file: SHA-256 hex of the content with line
 //! endings normalised to `\n` and trailing whitespace removed from every line.
+//!
+//! Normalisation also drops a leading UTF-8 byte-order mark and the blank
+//! lines at the end of the file, so that an editor or a git setting that
+//! changes line endings, strips trailing spaces, adds a BOM or adds/removes the
+//! final newline does not make an applied revision look modified. Everything
+//! else (indentation, blank lines inside the file, comments) counts.
 
-/// SHA-256 hex of the normalised content.
+use sha2::{Digest, Sha256};
+
+/// SHA-256 hex (lowercase, 64 characters) of the normalised content.
 pub fn checksum(content: &str) -> String {
-    let _ = content;
-    todo!()
+    hex::encode(Sha256::digest(normalise(content).as_bytes()))
+}
+
+/// The text that is hashed: LF line endings, no trailing whitespace on any
+/// line, no trailing blank lines, no BOM; every line (the last too) ends
+/// with `\n`, and an empty file is the empty string.
+pub fn normalise(content: &str) -> String {
+    let content = content.strip_prefix('\u{feff}').unwrap_or(content);
+    let unified = content.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = unified.split('\n').map(str::trim_end).collect();
+    let keep = lines
+        .iter()
+        .rposition(|line| !line.is_empty())
+        .map_or(0, |last| last + 1);
+    let mut out = String::with_capacity(unified.len());
+    for line in &lines[..keep] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_endings_do_not_matter() {
+        let lf = checksum("a\nb\n");
+        assert_eq!(checksum("a\r\nb\r\n"), lf);
+        assert_eq!(checksum("a\rb\r"), lf);
+    }
+
+    #[test]
+    fn trailing_whitespace_blank_lines_and_bom_do_not_matter() {
+        let base = checksum("a\nb\n");
+        assert_eq!(checksum("a  \nb\t\n"), base);
+        assert_eq!(checksum("a\nb"), base);
+        assert_eq!(checksum("a\nb\n\n  \n"), base);
+        assert_eq!(checksum("\u{feff}a\nb\n"), base);
+    }
+
+    #[test]
+    fn real_changes_differ() {
+        let base = checksum("a\nb\n");
+        assert_ne!(checksum("a\nc\n"), base);
+        assert_ne!(checksum(" a\nb\n"), base, "leading whitespace counts");
+        assert_ne!(checksum("a\n\nb\n"), base, "inner blank lines count");
+    }
+
+    #[test]
+    fn known_value() {
+        // sha256("a\n")
+        assert_eq!(
+            checksum("a"),
+            "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7"
+        );
+        assert_eq!(checksum("").len(), 64);
+    }
 }

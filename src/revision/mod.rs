@@ -14,10 +14,12 @@ use chrono::{DateTime, Utc};
 use crate::dialect::Dialect;
 
 pub mod checksum;
+pub mod lane;
 pub mod parse;
 pub mod scaffold;
 
-pub use parse::{parse_file, parse_str, ParseError};
+pub use lane::read_lane;
+pub use parse::{parse_file, parse_str, Location, ParseError};
 
 /// The on-disk format of a revision file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -157,7 +159,10 @@ pub fn validate_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("revision identifier is empty".to_string());
     }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
         return Err(format!(
             "Character '{c}' not allowed in revision identifier '{id}': use letters, digits and _"
         ));

@@ -1,0 +1,107 @@
+//! Reading a lane directory: every `*.toml` and `*.sql` file directly inside
+//! it, in file-name (byte) order, which is the order that breaks ties in the
+//! graph (as in Alembic).
+//!
+//! Decisions: the directory is not searched recursively; other files
+//! (`README.md`, `.gitkeep`) and every dotfile (editor lock and swap files
+//! such as `.#x.sql`) are ignored; a lane directory that does not exist is an
+//! empty lane, so that a fresh project (or one without data revisions) loads,
+//! and `retort revision` creates the directory when it writes the first file.
+
+use std::path::{Path, PathBuf};
+
+use super::parse::{parse_file, ParseError};
+use super::{FileFormat, Revision};
+
+/// The revision files of a lane directory, in file-name order.
+///
+/// # Errors
+/// An unreadable directory (a missing one is an empty lane).
+pub fn lane_files(dir: &Path) -> Result<Vec<PathBuf>, ParseError> {
+    let io = |source| ParseError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io)?.path();
+        if is_revision_file(&path) && path.is_file() {
+            files.push(path);
+        }
+    }
+    // `file_name` is an `OsStr`, which compares bytewise on Unix.
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// Whether a path names a revision file: `.toml` or `.sql`, not a dotfile.
+pub fn is_revision_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    !name.starts_with('.')
+        && path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .and_then(FileFormat::from_extension)
+            .is_some()
+}
+
+/// Parses every revision file of a lane directory, in file-name order.
+///
+/// # Errors
+/// The first file that does not parse (file and line), or an unreadable
+/// directory.
+pub fn read_lane(dir: &Path, lane: &str) -> Result<Vec<Revision>, ParseError> {
+    lane_files(dir)?
+        .iter()
+        .map(|path| parse_file(path, lane))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_revision_files_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, body: &str| std::fs::write(dir.path().join(name), body).unwrap();
+        write("b_second.sql", "-- revision: b\n-- migrate:upgrade\n");
+        write("a_first.toml", "revision = \"a\"\n");
+        write("README.md", "not a revision");
+        write(".#a_first.toml", "lock file");
+        write(".gitkeep", "");
+        std::fs::create_dir(dir.path().join("sub.sql")).unwrap();
+        std::fs::create_dir(dir.path().join("nested")).unwrap();
+        std::fs::write(dir.path().join("nested/c.toml"), "revision = \"c\"\n").unwrap();
+        let revs = read_lane(dir.path(), "schema").unwrap();
+        let ids: Vec<&str> = revs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert!(revs.iter().all(|r| r.lane == "schema"));
+    }
+
+    #[test]
+    fn missing_directory_is_an_empty_lane() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_lane(&dir.path().join("nope"), "data")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_bad_file_fails_the_lane() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "revision = \"a\"\nbogus = 1\n").unwrap();
+        let err = read_lane(dir.path(), "schema").unwrap_err();
+        assert!(
+            err.to_string().contains("a.toml:2: unknown key `bogus`"),
+            "{err}"
+        );
+    }
+}
