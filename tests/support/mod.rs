@@ -331,7 +331,11 @@ impl RevisionFile<'_> {
         }
         writeln!(s, "-- message: {}", self.message).unwrap();
         writeln!(s, "-- created: 2026-11-23T12:00:00Z").unwrap();
-        writeln!(s, "-- depends_on: {}", self.depends_on.join(", ")).unwrap();
+        if self.depends_on.is_empty() {
+            writeln!(s, "-- depends_on:").unwrap();
+        } else {
+            writeln!(s, "-- depends_on: {}", self.depends_on.join(", ")).unwrap();
+        }
         s.push_str("\n-- migrate:upgrade\n");
         for (sql, _) in &self.up {
             writeln!(s, "{};", sql.trim_end_matches(';')).unwrap();
@@ -612,5 +616,73 @@ pub fn assert_in_order(haystack: &str, needles: &[&str]) {
             Some(pos) => from += pos + needle.len(),
             None => panic!("{needle:?} not found (in this order) in:\n{haystack}"),
         }
+    }
+}
+
+/// The support code's own checks: the files the builder writes are what
+/// the contract's formats say, and the normalisers do what they claim.
+mod selftest {
+    use super::*;
+
+    #[test]
+    fn builder_writes_design_4_1_toml() {
+        let p = Project::new();
+        let rel = p
+            .rev("eee555")
+            .parents(&["ccc333", "ddd444"])
+            .label("feature")
+            .depends_on("abc")
+            .message("Merge: the \"branches\"")
+            .up("SELECT 1")
+            .variant("postgresql", "SELECT 2")
+            .write();
+        assert_eq!(rel, "migrations/schema/eee555_merge_the_branches.toml");
+        assert_eq!(
+            p.read(&rel),
+            "revision = \"eee555\"\n\
+             down_revision = [\"ccc333\", \"ddd444\"]\n\
+             branch_labels = [\"feature\"]\n\
+             depends_on = [\"abc\"]\n\
+             message = \"Merge: the \\\"branches\\\"\"\n\
+             created = 2026-11-23T12:00:00Z\n\
+             downgrade = []\n\
+             \n[[upgrade]]\nop = \"sql\"\nsql = \"SELECT 1\"\npostgresql = \"SELECT 2\"\n"
+        );
+    }
+
+    #[test]
+    fn builder_writes_design_4_2_sql() {
+        let p = Project::new();
+        let rel = p
+            .rev("aaa111")
+            .parent("zzz999")
+            .message("raw")
+            .up("SELECT 1;")
+            .down("SELECT 2")
+            .sql_format()
+            .write();
+        assert_eq!(
+            p.read(&rel),
+            "-- revision: aaa111\n-- down_revision: zzz999\n-- message: raw\n\
+             -- created: 2026-11-23T12:00:00Z\n-- depends_on:\n\n\
+             -- migrate:upgrade\nSELECT 1;\n\n-- migrate:downgrade\nSELECT 2;\n"
+        );
+    }
+
+    #[test]
+    fn normalisers() {
+        assert_eq!(
+            normalize_timestamps(
+                "at 2026-11-23T12:00:00Z, 2026-11-23 12:00:00.123456+00:00 and 2026-11-23."
+            ),
+            "at [TIMESTAMP], [TIMESTAMP] and 2026-11-23."
+        );
+        let root = Path::new("/tmp/retort-test-x");
+        assert_eq!(
+            normalize("Path: /tmp/retort-test-x/a.toml", root),
+            "Path: [ROOT]/a.toml"
+        );
+        assert_eq!(slug("Add account table!"), "add_account_table");
+        assert_eq!(line_diff("a\nb", "a\nc"), "  a\n+ c\n- b\n");
     }
 }
