@@ -136,13 +136,12 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn a_missing_config_is_an_error() {
-    // No alembic.toml: commands that need the project fail with a message
-    // naming the file, exit 1.
-    let p = Project::empty();
-    let run = p.retort(&["heads"]);
+fn a_missing_config_file_is_named() {
+    // `-c FILE` that does not exist: exit 1, naming the file.
+    let p = Project::new();
+    let run = p.retort(&["-c", "nowhere.toml", "heads"]);
     run.code(1);
-    assert!(run.stderr.contains("alembic.toml"), "{}", run.stderr);
+    assert!(run.stderr.contains("nowhere.toml"), "{}", run.stderr);
 }
 
 #[test]

@@ -459,18 +459,75 @@ impl Run {
     }
 
     /// Statements that write the version table itself (INSERT INTO or
-    /// DELETE FROM `_versions`, not `_versions_log`), quotes ignored.
+    /// DELETE FROM `_versions`, not `_versions_log`), quotes ignored: from
+    /// the line that starts one to the line that ends with `;`.
     pub fn version_statements(&self) -> Vec<String> {
-        self.statements()
-            .into_iter()
-            .filter(|s| {
-                let t: String = s.chars().filter(|c| !matches!(c, '"' | '`')).collect();
-                let t = t.to_ascii_uppercase();
-                (t.starts_with("INSERT INTO _VERSIONS ") || t.starts_with("INSERT INTO _VERSIONS("))
-                    || (t.starts_with("DELETE FROM _VERSIONS ")
-                        || t.starts_with("DELETE FROM _VERSIONS\n"))
-            })
-            .collect()
+        let starts = |line: &str| {
+            let t: String = line.chars().filter(|c| !matches!(c, '"' | '`')).collect();
+            let t = t.to_ascii_uppercase();
+            ["INSERT INTO _VERSIONS", "DELETE FROM _VERSIONS"]
+                .iter()
+                .any(|p| {
+                    t.strip_prefix(p)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '(']))
+                })
+        };
+        let mut out = Vec::new();
+        let mut current: Option<String> = None;
+        for line in self.stdout.lines() {
+            if current.is_none() && starts(line) {
+                current = Some(String::new());
+            }
+            if let Some(stmt) = current.as_mut() {
+                stmt.push_str(line);
+                stmt.push('\n');
+                if line.trim_end().ends_with(';') {
+                    out.push(current.take().unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    /// Asserts that every step of an offline script runs in its own
+    /// transaction: each `-- Running` comment comes right after a `BEGIN;`
+    /// (no other step in between), and every `BEGIN;` is closed.
+    #[track_caller]
+    pub fn each_step_in_its_own_transaction(&self) -> &Run {
+        let mut last = None;
+        let (mut begins, mut commits) = (0, 0);
+        for line in self.stdout.lines().map(str::trim_end) {
+            if line == "BEGIN;" {
+                assert_ne!(
+                    last,
+                    Some('B'),
+                    "BEGIN inside a transaction:\n{}",
+                    self.stdout
+                );
+                begins += 1;
+                last = Some('B');
+            } else if line == "COMMIT;" {
+                assert!(last.is_some(), "COMMIT first:\n{}", self.stdout);
+                commits += 1;
+                last = Some('C');
+            } else if line.starts_with("-- Running ") {
+                assert_eq!(
+                    last,
+                    Some('B'),
+                    "{line:?} is not alone in a transaction:\n{}",
+                    self.stdout
+                );
+                last = Some('R');
+            }
+        }
+        assert_eq!(begins, commits, "unbalanced BEGIN/COMMIT:\n{}", self.stdout);
+        assert_ne!(
+            last,
+            Some('B'),
+            "ends inside a transaction:\n{}",
+            self.stdout
+        );
+        self
     }
 
     /// Asserts that neither stdout nor stderr contains `secret`.
@@ -684,5 +741,44 @@ mod selftest {
         );
         assert_eq!(slug("Add account table!"), "add_account_table");
         assert_eq!(line_diff("a\nb", "a\nc"), "  a\n+ c\n- b\n");
+    }
+
+    fn fake(stdout: &str) -> Run {
+        Run {
+            args: vec![],
+            code: 0,
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+            root: PathBuf::from("/nowhere"),
+        }
+    }
+
+    #[test]
+    fn script_helpers() {
+        let run = fake(
+            "CREATE TABLE IF NOT EXISTS _versions (\n    version VARCHAR(64) NOT NULL\n);\n\n\
+             BEGIN;\n\n-- Running upgrade  -> a1\n\nCREATE TABLE t (id INTEGER);\n\n\
+             INSERT INTO \"_versions\" (version, lane)\n    VALUES ('a1', 'schema');\n\n\
+             INSERT INTO _versions_log (version) VALUES ('a1');\n\nCOMMIT;\n\n\
+             BEGIN;\n\n-- Running downgrade a1 -> \n\nDELETE FROM _versions WHERE version = 'a1';\n\nCOMMIT;\n\n",
+        );
+        run.each_step_in_its_own_transaction();
+        assert_eq!(
+            run.running_lines(),
+            ["-- Running upgrade  -> a1", "-- Running downgrade a1 ->"]
+        );
+        assert_eq!(
+            run.version_statements(),
+            [
+                "INSERT INTO \"_versions\" (version, lane)\n    VALUES ('a1', 'schema');\n",
+                "DELETE FROM _versions WHERE version = 'a1';\n"
+            ]
+        );
+        let two_steps_one_tx =
+            fake("BEGIN;\n-- Running upgrade  -> a\n-- Running upgrade a -> b\nCOMMIT;\n");
+        let caught = std::panic::catch_unwind(|| {
+            two_steps_one_tx.each_step_in_its_own_transaction();
+        });
+        assert!(caught.is_err());
     }
 }
