@@ -1,0 +1,23 @@
+//! retort's integration tests: one test binary (style.md rule 9) that drives
+//! the real `retort` executable in temporary projects.
+//!
+//! Modules:
+//! - `support`: the project builder, the process runner, snapshot files,
+//!   and `support::servers` (throw-away PostgreSQL/MySQL databases);
+//! - `it::init`: `retort init` scaffolding;
+//! - `it::revision`: `revision` and `merge` write parsable files;
+//! - `it::listings`: `heads`, `history`, `branches`, `show` on a branch +
+//!   merge graph (Alembic's exact formats, alembic-semantics §9);
+//! - `it::offline`: `upgrade --sql` / `downgrade --sql` scripts per dialect
+//!   (design §9, alembic-semantics §8);
+//! - `it::errors`: parse and validation errors, Alembic's error texts, exit
+//!   codes;
+//! - `it::example`: the example project at the repository root;
+//! - `it::servers`: the database servers CI provides are reachable.
+//!
+//! Expected values are derived by hand from design.md and
+//! alembic-semantics.md; each test says how. Snapshots live in
+//! `tests/snapshots/`; `RETORT_BLESS=1 cargo test` rewrites them.
+
+mod it;
+mod support;
