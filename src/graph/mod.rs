@@ -27,7 +27,10 @@ impl Applied {
     /// kept once, at their first position.
     pub fn from_ordered(ids: Vec<String>) -> Applied {
         let mut set = HashSet::with_capacity(ids.len());
-        let order = ids.into_iter().filter(|id| set.insert(id.clone())).collect();
+        let order = ids
+            .into_iter()
+            .filter(|id| set.insert(id.clone()))
+            .collect();
         Applied { order, set }
     }
 
@@ -214,11 +217,7 @@ impl Graph {
     ///
     /// # Errors
     /// Resolution and planning errors with Alembic's wording.
-    pub fn plan_downgrade(
-        &self,
-        applied: &Applied,
-        target: &str,
-    ) -> Result<Vec<&Revision>, Error> {
+    pub fn plan_downgrade(&self, applied: &Applied, target: &str) -> Result<Vec<&Revision>, Error> {
         let _ = (applied, target);
         todo!()
     }
@@ -227,7 +226,11 @@ impl Graph {
     ///
     /// # Errors
     /// Resolution errors; targets of one lineage.
-    pub fn plan_stamp(&self, applied: &Applied, targets: &[String]) -> Result<StampPlan<'_>, Error> {
+    pub fn plan_stamp(
+        &self,
+        applied: &Applied,
+        targets: &[String],
+    ) -> Result<StampPlan<'_>, Error> {
         let _ = (applied, targets);
         todo!()
     }

@@ -157,7 +157,10 @@ pub fn validate_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("revision identifier is empty".to_string());
     }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
         return Err(format!(
             "Character '{c}' not allowed in revision identifier '{id}': use letters, digits and _"
         ));

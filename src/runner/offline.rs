@@ -50,7 +50,11 @@ pub fn downgrade_script(graph: &Graph, opts: &ScriptOptions, range: &str) -> Res
 ///
 /// # Errors
 /// Target errors.
-pub fn stamp_script(graph: &Graph, opts: &ScriptOptions, targets: &[String]) -> Result<String, Error> {
+pub fn stamp_script(
+    graph: &Graph,
+    opts: &ScriptOptions,
+    targets: &[String],
+) -> Result<String, Error> {
     let _ = (graph, opts, targets);
     todo!()
 }
