@@ -70,7 +70,7 @@ pub enum OutputFormat {
     /// Alembic's text lines.
     #[default]
     Text,
-    /// A JSON array of revision objects (schema in `cli::view`).
+    /// A JSON array of revision objects.
     Json,
 }
 
@@ -293,9 +293,9 @@ pub struct RevisionArgs {
     /// The parent: head (default), base, LABEL@head, heads, or a revision.
     #[arg(long, allow_hyphen_values = true, value_name = "REV")]
     pub head: Option<String>,
-    /// A branch label for the new revision.
-    #[arg(long, value_name = "LABEL")]
-    pub branch_label: Option<String>,
+    /// A branch label for the new revision (repeatable).
+    #[arg(long = "branch-label", value_name = "LABEL")]
+    pub branch_labels: Vec<String>,
     /// A revision or label the new revision depends on (repeatable).
     #[arg(long, value_name = "REV")]
     pub depends_on: Vec<String>,
@@ -322,15 +322,18 @@ pub struct MergeArgs {
     /// The revision message.
     #[arg(short = 'm', long = "message", value_name = "MSG")]
     pub message: Option<String>,
-    /// A branch label for the merge revision.
-    #[arg(long, value_name = "LABEL")]
-    pub branch_label: Option<String>,
+    /// A branch label for the merge revision (repeatable).
+    #[arg(long = "branch-label", value_name = "LABEL")]
+    pub branch_labels: Vec<String>,
     /// Use this id instead of a generated one.
     #[arg(long, value_name = "ID")]
     pub rev_id: Option<String>,
     /// Allow revisions that are not heads.
     #[arg(long)]
     pub splice: bool,
+    /// File format of the merge revision (default: [revision] format).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<RevisionFormat>,
 }
 
 /// `retort resolve`.

@@ -200,40 +200,49 @@ pub fn init_line(path: &Path, is_dir: bool) -> String {
 
 /// The library functions behind `init`, `revision` and `merge`, which are
 /// being written in parallel (`project` module). Each seam is the single
-/// call the command makes.
+/// call its command makes.
 ///
-/// INTEGRATION: replace each body with the call in its comment once
-/// `project.rs` exposes it, and delete `Error::Unavailable`'s uses.
+/// INTEGRATION: once `project.rs` has `NewRevisionOptions`, `MergeOptions`,
+/// `Project::new_revision`, `Project::merge` and `init_project`, replace each
+/// body with the code in its comment (the request structs mirror the option
+/// structs field for field) and remove `Error::Unavailable`.
 mod library {
     use super::*;
 
-    /// INTEGRATION: `project.new_revision(&crate::project::NewRevision {
-    /// message, lane, head, branch_label, depends_on, rev_id, splice, format })`
-    /// → `Result<PathBuf, project::Error>`.
-    pub(super) fn new_revision(
-        project: &Project,
-        request: &RevisionRequest,
-    ) -> Result<PathBuf, Error> {
-        let _ = (project, request);
+    /// INTEGRATION:
+    /// ```ignore
+    /// Ok(project.new_revision(&crate::project::NewRevisionOptions {
+    ///     message: r.message.clone(), lane: r.lane.clone(), head: r.head.clone(),
+    ///     splice: r.splice, branch_labels: r.branch_labels.clone(),
+    ///     depends_on: r.depends_on.clone(), rev_id: r.rev_id.clone(), format: r.format,
+    /// })?)
+    /// ```
+    pub(super) fn new_revision(project: &Project, r: &RevisionRequest) -> anyhow::Result<PathBuf> {
+        let _ = (project, r);
         Err(Error::Unavailable {
             command: "revision",
-        })
+        }
+        .into())
     }
 
-    /// INTEGRATION: `project.merge(&crate::project::MergeRevision {
-    /// revisions, message, branch_label, rev_id, splice })`
-    /// → `Result<PathBuf, project::Error>`.
-    pub(super) fn merge(project: &Project, request: &MergeRequest) -> Result<PathBuf, Error> {
-        let _ = (project, request);
-        Err(Error::Unavailable { command: "merge" })
+    /// INTEGRATION:
+    /// ```ignore
+    /// Ok(project.merge(&crate::project::MergeOptions {
+    ///     revs: r.revs.clone(), message: r.message.clone(),
+    ///     branch_labels: r.branch_labels.clone(), rev_id: r.rev_id.clone(),
+    ///     splice: r.splice, format: r.format,
+    /// })?)
+    /// ```
+    pub(super) fn merge(project: &Project, r: &MergeRequest) -> anyhow::Result<PathBuf> {
+        let _ = (project, r);
+        Err(Error::Unavailable { command: "merge" }.into())
     }
 
-    /// INTEGRATION: `crate::project::init_project(dir, copy_templates)`
-    /// → `Result<Vec<PathBuf>, project::Error>` (created directories and
-    /// files, in creation order).
-    pub(super) fn init_project(dir: &Path, copy_templates: bool) -> Result<Vec<PathBuf>, Error> {
+    /// INTEGRATION: `Ok(crate::project::init_project(dir, copy_templates)?)`
+    /// (created directories and files, in creation order).
+    pub(super) fn init_project(dir: &Path, copy_templates: bool) -> anyhow::Result<Vec<PathBuf>> {
         let _ = (dir, copy_templates);
-        Err(Error::Unavailable { command: "init" })
+        Err(Error::Unavailable { command: "init" }.into())
     }
 }
 

@@ -63,6 +63,10 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// The first hint any error in the chain offers.
+///
+/// INTEGRATION: add a branch for each library error type that gains a
+/// `hint()` (`project::Error`, `runner::offline::Error`, `config::Error`);
+/// they forward graph hints, so the first match wins.
 fn hint_of(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
         if let Some(cli) = cause.downcast_ref::<Error>() {

@@ -91,40 +91,44 @@ pub enum Action {
     },
 }
 
-/// What `retort revision` asks the project to write.
+/// What `retort revision` asks the project to write. Mirrors
+/// `project::NewRevisionOptions` field for field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevisionRequest {
     /// `-m` (empty when not given, as in Alembic).
     pub message: String,
     /// `--lane` (default: the first configured lane).
     pub lane: Option<String>,
-    /// `--head` (default `head`).
-    pub head: String,
-    /// `--branch-label`.
-    pub branch_label: Option<String>,
+    /// `--head` (the project defaults it to `head`).
+    pub head: Option<String>,
+    /// `--splice`.
+    pub splice: bool,
+    /// `--branch-label`, repeatable.
+    pub branch_labels: Vec<String>,
     /// `--depends-on`, as typed (the project expands prefixes).
     pub depends_on: Vec<String>,
+    /// `--rev-id`.
+    pub rev_id: Option<String>,
+    /// `--format` (default: `[revision] format`).
+    pub format: Option<FileFormat>,
+}
+
+/// What `retort merge` asks the project to write. Mirrors
+/// `project::MergeOptions` field for field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeRequest {
+    /// The revisions to merge (`heads` allowed), in argument order.
+    pub revs: Vec<String>,
+    /// `-m`.
+    pub message: String,
+    /// `--branch-label`, repeatable.
+    pub branch_labels: Vec<String>,
     /// `--rev-id`.
     pub rev_id: Option<String>,
     /// `--splice`.
     pub splice: bool,
     /// `--format` (default: `[revision] format`).
     pub format: Option<FileFormat>,
-}
-
-/// What `retort merge` asks the project to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MergeRequest {
-    /// The revisions to merge (`heads` allowed), in argument order.
-    pub revisions: Vec<String>,
-    /// `-m`.
-    pub message: String,
-    /// `--branch-label`.
-    pub branch_label: Option<String>,
-    /// `--rev-id`.
-    pub rev_id: Option<String>,
-    /// `--splice`.
-    pub splice: bool,
 }
 
 impl Settings {
@@ -316,22 +320,23 @@ fn revision_request(args: RevisionArgs) -> RevisionRequest {
     RevisionRequest {
         message: args.message.unwrap_or_default(),
         lane: args.lane,
-        head: args.head.unwrap_or_else(|| "head".to_string()),
-        branch_label: args.branch_label,
+        head: args.head,
+        splice: args.splice,
+        branch_labels: args.branch_labels,
         depends_on: args.depends_on,
         rev_id: args.rev_id,
-        splice: args.splice,
         format: args.format.map(FileFormat::from),
     }
 }
 
 fn merge_request(args: MergeArgs) -> MergeRequest {
     MergeRequest {
-        revisions: args.revisions,
+        revs: args.revisions,
         message: args.message.unwrap_or_default(),
-        branch_label: args.branch_label,
+        branch_labels: args.branch_labels,
         rev_id: args.rev_id,
         splice: args.splice,
+        format: args.format.map(FileFormat::from),
     }
 }
 
@@ -564,7 +569,7 @@ mod tests {
         match action(&["revision", "-m", "add account", "--depends-on", "d9"]) {
             Action::Revision(request) => {
                 assert_eq!(request.message, "add account");
-                assert_eq!(request.head, "head");
+                assert_eq!(request.head, None);
                 assert_eq!(request.depends_on, vec!["d9"]);
                 assert_eq!(request.format, None);
             }
