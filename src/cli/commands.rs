@@ -1,0 +1,268 @@
+//! One function per command: each loads what it needs, calls one library
+//! function, turns the answer into text with [`super::view`], and hands the
+//! text to the [`Printer`]. No loops over revisions beyond building views,
+//! no SQL here (style rule 3).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::config::{Config, Overrides, TransactionMode};
+use crate::graph::{Graph, Range};
+use crate::project::Project;
+use crate::runner::offline::{self, ScriptOptions};
+
+use super::args::OutputFormat;
+use super::error::Error;
+use super::printer::Printer;
+use super::settings::{Action, MergeRequest, RevisionRequest, Settings};
+use super::view::{self, BranchView, RevisionView};
+
+/// Runs a resolved command.
+///
+/// # Errors
+/// Whatever the library reports, with context; write failures on stdout.
+pub fn execute(settings: &Settings, printer: &Printer) -> anyhow::Result<()> {
+    match &settings.action {
+        Action::Init { dir, templates } => init(dir, *templates, printer),
+        action => {
+            let project = load_project(&settings.overrides)?;
+            run_on_project(action, &project, printer)
+        }
+    }
+}
+
+fn load_project(overrides: &Overrides) -> anyhow::Result<Project> {
+    let config = Config::load(overrides).context("cannot read the configuration")?;
+    Project::load(config).context("cannot load the revisions")
+}
+
+fn run_on_project(action: &Action, project: &Project, printer: &Printer) -> anyhow::Result<()> {
+    let graph = &project.graph;
+    match action {
+        Action::Init { dir, templates } => init(dir, *templates, printer),
+        Action::Revision(request) => revision(project, request, printer),
+        Action::Merge(request) => merge(project, request, printer),
+        Action::Heads {
+            verbose,
+            resolve_dependencies,
+            format,
+        } => heads(graph, *verbose, *resolve_dependencies, *format, printer),
+        Action::Branches { verbose, format } => branches(graph, *verbose, *format, printer),
+        Action::History {
+            range,
+            verbose,
+            format,
+        } => history(graph, range.as_ref(), *verbose, *format, printer),
+        Action::Show { rev, format } => show(graph, rev, *format, printer),
+        Action::UpgradeSql { range, atomic } => {
+            let script = offline::upgrade_script(graph, &script_options(project, *atomic)?, range)?;
+            Ok(printer.result(&script)?)
+        }
+        Action::DowngradeSql { range, atomic } => {
+            let script =
+                offline::downgrade_script(graph, &script_options(project, *atomic)?, range)?;
+            Ok(printer.result(&script)?)
+        }
+        Action::StampSql { revisions } => {
+            let script = offline::stamp_script(graph, &script_options(project, false)?, revisions)?;
+            Ok(printer.result(&script)?)
+        }
+    }
+}
+
+/// What a `--sql` script is rendered for: the URL's dialect (no connection
+/// is made), the version table, the transaction grouping and `[vars]`.
+fn script_options(project: &Project, atomic: bool) -> Result<ScriptOptions, Error> {
+    let config = &project.config;
+    let url = config.url.as_ref().ok_or(Error::NoUrlForSql)?;
+    Ok(ScriptOptions {
+        dialect: url.dialect(),
+        version_table: config.version_table.clone(),
+        atomic: atomic || config.transaction == TransactionMode::All,
+        vars: config.vars.clone(),
+    })
+}
+
+/// Prints views as text or JSON.
+fn print_listing(
+    views: &[RevisionView],
+    format: OutputFormat,
+    text: impl FnOnce(&[RevisionView]) -> String,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let out = match format {
+        OutputFormat::Text => text(views),
+        OutputFormat::Json => view::format_json(views)?,
+    };
+    Ok(printer.result(&out)?)
+}
+
+fn heads(
+    graph: &Graph,
+    verbose: bool,
+    resolve_dependencies: bool,
+    format: OutputFormat,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let heads = if resolve_dependencies {
+        graph.real_heads()
+    } else {
+        graph.heads()
+    };
+    let views = RevisionView::many(graph, &heads);
+    print_listing(&views, format, |v| view::format_heads(v, verbose), printer)
+}
+
+fn branches(
+    graph: &Graph,
+    verbose: bool,
+    format: OutputFormat,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let points = RevisionView::many(graph, &graph.branch_points());
+    if format == OutputFormat::Json {
+        return print_listing(&points, format, |_| String::new(), printer);
+    }
+    let branches: Vec<BranchView> = points
+        .into_iter()
+        .map(|point| BranchView {
+            children: RevisionView::many(graph, &graph.children(&point.revision)),
+            point,
+        })
+        .collect();
+    Ok(printer.result(&view::format_branches(&branches, verbose))?)
+}
+
+fn history(
+    graph: &Graph,
+    range: Option<&Range>,
+    verbose: bool,
+    format: OutputFormat,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let revisions = graph.history(range, None)?;
+    let views = RevisionView::many(graph, &revisions);
+    print_listing(
+        &views,
+        format,
+        |v| view::format_history(v, verbose),
+        printer,
+    )
+}
+
+fn show(graph: &Graph, rev: &str, format: OutputFormat, printer: &Printer) -> anyhow::Result<()> {
+    let revisions = graph.resolve(rev)?;
+    let views = RevisionView::many(graph, &revisions);
+    print_listing(&views, format, view::format_show, printer)
+}
+
+fn revision(project: &Project, request: &RevisionRequest, printer: &Printer) -> anyhow::Result<()> {
+    let path = library::new_revision(project, request)?;
+    Ok(printer.info(&generating_line(&path))?)
+}
+
+fn merge(project: &Project, request: &MergeRequest, printer: &Printer) -> anyhow::Result<()> {
+    let path = library::merge(project, request)?;
+    Ok(printer.info(&generating_line(&path))?)
+}
+
+fn init(dir: &Path, templates: bool, printer: &Printer) -> anyhow::Result<()> {
+    let created = library::init_project(dir, templates)?;
+    for path in &created {
+        printer.info(&init_line(path, path.is_dir()))?;
+    }
+    if let Some(config) = created
+        .iter()
+        .find(|p| p.file_name().is_some_and(|n| n == "alembic.toml"))
+    {
+        printer.info(&format!(
+            "Please edit configuration settings in '{}' before proceeding.",
+            config.display()
+        ))?;
+    }
+    Ok(())
+}
+
+/// Alembic's status line for a written file (two spaces before `done`).
+pub fn generating_line(path: &Path) -> String {
+    format!("Generating {} ...  done", path.display())
+}
+
+/// Alembic's `init` status line for a created directory or file.
+pub fn init_line(path: &Path, is_dir: bool) -> String {
+    if is_dir {
+        format!("Creating directory {} ...  done", path.display())
+    } else {
+        generating_line(path)
+    }
+}
+
+/// The library functions behind `init`, `revision` and `merge`, which are
+/// being written in parallel (`project` module). Each seam is the single
+/// call its command makes.
+///
+/// INTEGRATION: once `project.rs` has `NewRevisionOptions`, `MergeOptions`,
+/// `Project::new_revision`, `Project::merge` and `init_project`, replace each
+/// body with the code in its comment (the request structs mirror the option
+/// structs field for field) and remove `Error::Unavailable`.
+mod library {
+    use super::*;
+
+    /// INTEGRATION:
+    /// ```ignore
+    /// Ok(project.new_revision(&crate::project::NewRevisionOptions {
+    ///     message: r.message.clone(), lane: r.lane.clone(), head: r.head.clone(),
+    ///     splice: r.splice, branch_labels: r.branch_labels.clone(),
+    ///     depends_on: r.depends_on.clone(), rev_id: r.rev_id.clone(), format: r.format,
+    /// })?)
+    /// ```
+    pub(super) fn new_revision(project: &Project, r: &RevisionRequest) -> anyhow::Result<PathBuf> {
+        let _ = (project, r);
+        Err(Error::Unavailable {
+            command: "revision",
+        }
+        .into())
+    }
+
+    /// INTEGRATION:
+    /// ```ignore
+    /// Ok(project.merge(&crate::project::MergeOptions {
+    ///     revs: r.revs.clone(), message: r.message.clone(),
+    ///     branch_labels: r.branch_labels.clone(), rev_id: r.rev_id.clone(),
+    ///     splice: r.splice, format: r.format,
+    /// })?)
+    /// ```
+    pub(super) fn merge(project: &Project, r: &MergeRequest) -> anyhow::Result<PathBuf> {
+        let _ = (project, r);
+        Err(Error::Unavailable { command: "merge" }.into())
+    }
+
+    /// INTEGRATION: `Ok(crate::project::init_project(dir, copy_templates)?)`
+    /// (created directories and files, in creation order).
+    pub(super) fn init_project(dir: &Path, copy_templates: bool) -> anyhow::Result<Vec<PathBuf>> {
+        let _ = (dir, copy_templates);
+        Err(Error::Unavailable { command: "init" }.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_match_alembic() {
+        assert_eq!(
+            generating_line(Path::new("migrations/schema/ae10_add.toml")),
+            "Generating migrations/schema/ae10_add.toml ...  done"
+        );
+        assert_eq!(
+            init_line(Path::new("./migrations/schema"), true),
+            "Creating directory ./migrations/schema ...  done"
+        );
+        assert_eq!(
+            init_line(Path::new("./alembic.toml"), false),
+            "Generating ./alembic.toml ...  done"
+        );
+    }
+}
