@@ -198,51 +198,37 @@ pub fn init_line(path: &Path, is_dir: bool) -> String {
     }
 }
 
-/// The library functions behind `init`, `revision` and `merge`, which are
-/// being written in parallel (`project` module). Each seam is the single
-/// call its command makes.
-///
-/// INTEGRATION: once `project.rs` has `NewRevisionOptions`, `MergeOptions`,
-/// `Project::new_revision`, `Project::merge` and `init_project`, replace each
-/// body with the code in its comment (the request structs mirror the option
-/// structs field for field) and remove `Error::Unavailable`.
+/// The library functions behind `init`, `revision` and `merge`: each is the
+/// single call its command makes.
 mod library {
     use super::*;
 
-    /// INTEGRATION:
-    /// ```ignore
-    /// Ok(project.new_revision(&crate::project::NewRevisionOptions {
-    ///     message: r.message.clone(), lane: r.lane.clone(), head: r.head.clone(),
-    ///     splice: r.splice, branch_labels: r.branch_labels.clone(),
-    ///     depends_on: r.depends_on.clone(), rev_id: r.rev_id.clone(), format: r.format,
-    /// })?)
-    /// ```
     pub(super) fn new_revision(project: &Project, r: &RevisionRequest) -> anyhow::Result<PathBuf> {
-        let _ = (project, r);
-        Err(Error::Unavailable {
-            command: "revision",
-        }
-        .into())
+        Ok(project.new_revision(&crate::project::NewRevisionOptions {
+            message: r.message.clone(),
+            lane: r.lane.clone(),
+            head: r.head.clone(),
+            splice: r.splice,
+            branch_labels: r.branch_labels.clone(),
+            depends_on: r.depends_on.clone(),
+            rev_id: r.rev_id.clone(),
+            format: r.format,
+        })?)
     }
 
-    /// INTEGRATION:
-    /// ```ignore
-    /// Ok(project.merge(&crate::project::MergeOptions {
-    ///     revs: r.revs.clone(), message: r.message.clone(),
-    ///     branch_labels: r.branch_labels.clone(), rev_id: r.rev_id.clone(),
-    ///     splice: r.splice, format: r.format,
-    /// })?)
-    /// ```
     pub(super) fn merge(project: &Project, r: &MergeRequest) -> anyhow::Result<PathBuf> {
-        let _ = (project, r);
-        Err(Error::Unavailable { command: "merge" }.into())
+        Ok(project.merge(&crate::project::MergeOptions {
+            revs: r.revs.clone(),
+            message: r.message.clone(),
+            branch_labels: r.branch_labels.clone(),
+            rev_id: r.rev_id.clone(),
+            splice: r.splice,
+            format: r.format,
+        })?)
     }
 
-    /// INTEGRATION: `Ok(crate::project::init_project(dir, copy_templates)?)`
-    /// (created directories and files, in creation order).
     pub(super) fn init_project(dir: &Path, copy_templates: bool) -> anyhow::Result<Vec<PathBuf>> {
-        let _ = (dir, copy_templates);
-        Err(Error::Unavailable { command: "init" }.into())
+        Ok(crate::project::init_project(dir, copy_templates)?)
     }
 }
 

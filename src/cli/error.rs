@@ -37,13 +37,6 @@ pub enum Error {
     /// `--sql` needs a dialect, which comes from the database URL.
     #[error("--sql renders SQL for the dialect of the database URL, and no URL is configured")]
     NoUrlForSql,
-    /// The library function behind a command is not in this build yet
-    /// (written in parallel; see `commands::library`).
-    #[error("`retort {command}` is not available in this build: its library function is not wired up yet")]
-    Unavailable {
-        /// The command name.
-        command: &'static str,
-    },
     /// The top-level `--format json` given to a command that prints no listing.
     #[error("--format {format} applies to current, history, heads, branches, show and check, not to `{command}`")]
     FormatNotApplicable {
@@ -78,7 +71,6 @@ impl Error {
                 "pass --url (e.g. --url sqlite://app.db), set DATABASE_URL, or set [database] url in alembic.toml"
                     .to_string(),
             ),
-            Error::Unavailable { .. } => None,
             Error::FormatNotApplicable { command, .. } => {
                 Some(format!("drop --format for `retort {command}`"))
             }

@@ -73,6 +73,10 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
             cli.hint()
         } else if let Some(graph) = cause.downcast_ref::<crate::graph::Error>() {
             graph.hint()
+        } else if let Some(project) = cause.downcast_ref::<crate::project::Error>() {
+            project.hint()
+        } else if let Some(offline) = cause.downcast_ref::<crate::runner::offline::Error>() {
+            offline.hint()
         } else {
             None
         }
