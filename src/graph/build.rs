@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::{Error, Graph, LabelOwner, Node};
+use super::{CrossLaneLink, Error, Graph, LabelOwner, Node};
 use crate::revision::{validate_id, Revision};
 
 /// Pushes `value` unless it is already present (keeps first position).
@@ -130,7 +130,8 @@ impl Graph {
         for rev in &self.revisions {
             for label in &rev.branch_labels {
                 if !self.label_index.contains_key(label) {
-                    self.label_index.insert(label.clone(), self.label_names.len());
+                    self.label_index
+                        .insert(label.clone(), self.label_names.len());
                     self.label_names.push(label.clone());
                 }
             }
@@ -194,7 +195,9 @@ impl Graph {
         let mut pending: Vec<usize> = self
             .nodes
             .iter()
-            .map(|node| node.down.len() + node.deps.iter().filter(|d| !node.down.contains(d)).count())
+            .map(|node| {
+                node.down.len() + node.deps.iter().filter(|d| !node.down.contains(d)).count()
+            })
             .collect();
         let mut ready: std::collections::VecDeque<usize> =
             (0..n).filter(|&i| pending[i] == 0).collect();
@@ -319,14 +322,14 @@ fn check_lanes(revisions: &[Revision], nodes: &[Node]) -> Result<(), Error> {
         for &p in &node.down {
             if nodes[p].lane != node.lane {
                 let (rev, parent) = (&revisions[i], &revisions[p]);
-                return Err(Error::CrossLaneDownRevision {
+                return Err(Error::CrossLaneDownRevision(Box::new(CrossLaneLink {
                     id: rev.id.clone(),
                     lane: rev.lane.clone(),
                     path: rev.path.clone(),
                     parent: parent.id.clone(),
                     parent_lane: parent.lane.clone(),
                     parent_path: parent.path.clone(),
-                });
+                })));
             }
         }
     }
@@ -399,7 +402,12 @@ fn detect_cycles(revisions: &[Revision], nodes: &[Node]) -> Result<(), Error> {
 
 /// Revisions not both below a head and above a base (all of them when
 /// there is no head or no base).
-fn stuck(heads: Vec<usize>, bases: Vec<usize>, down: &[Vec<usize>], up: &[Vec<usize>]) -> Vec<usize> {
+fn stuck(
+    heads: Vec<usize>,
+    bases: Vec<usize>,
+    down: &[Vec<usize>],
+    up: &[Vec<usize>],
+) -> Vec<usize> {
     let n = down.len();
     if heads.is_empty() || bases.is_empty() {
         return (0..n).collect();

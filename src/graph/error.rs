@@ -52,6 +52,40 @@ impl fmt::Display for LabelOwner {
     }
 }
 
+/// A `down_revision` link between lanes (boxed in [`Error`] to keep the
+/// error small).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossLaneLink {
+    /// The child revision.
+    pub id: String,
+    /// Its lane.
+    pub lane: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// The parent in the other lane.
+    pub parent: String,
+    /// The parent's lane.
+    pub parent_lane: String,
+    /// The parent's file.
+    pub parent_path: PathBuf,
+}
+
+impl fmt::Display for CrossLaneLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Revision {} in lane '{}' has down_revision {} from lane '{}'; down_revision \
+             links stay inside one lane, use depends_on across lanes (files: {}, {})",
+            self.id,
+            self.lane,
+            self.parent,
+            self.parent_lane,
+            self.path.display(),
+            self.parent_path.display()
+        )
+    }
+}
+
 /// Errors of graph loading, target resolution and planning. `Display`
 /// gives Alembic's wording where Alembic has one; [`Error::hint`] gives the
 /// command that fixes the situation, when one is known.
@@ -118,27 +152,8 @@ pub enum Error {
         path: PathBuf,
     },
     /// A `down_revision` that points into another lane.
-    #[error(
-        "Revision {id} in lane '{lane}' has down_revision {parent} from lane \
-         '{parent_lane}'; down_revision links stay inside one lane, use \
-         depends_on across lanes (files: {}, {})",
-        path.display(),
-        parent_path.display()
-    )]
-    CrossLaneDownRevision {
-        /// The child revision.
-        id: String,
-        /// Its lane.
-        lane: String,
-        /// Its file.
-        path: PathBuf,
-        /// The parent in the other lane.
-        parent: String,
-        /// The parent's lane.
-        parent_lane: String,
-        /// The parent's file.
-        parent_path: PathBuf,
-    },
+    #[error("{0}")]
+    CrossLaneDownRevision(Box<CrossLaneLink>),
     /// A branch label already used by a revision id, label or lane.
     #[error(
         "Branch name '{label}' in revision {revision} already used by {owner} (file: {})",
@@ -379,7 +394,7 @@ impl Error {
                 "check the id in the file; `retort history` lists the revisions that exist"
                     .to_string()
             }
-            Error::CrossLaneDownRevision { .. } => {
+            Error::CrossLaneDownRevision(_) => {
                 "move the file into the parent's lane, or replace down_revision by depends_on"
                     .to_string()
             }
@@ -447,7 +462,9 @@ impl Error {
                 "`retort history` shows how many revisions there are".to_string()
             }
             Error::AmbiguousBranchDowngrade { heads, .. } => match heads.first() {
-                Some(head) => format!("name the head to step down from, e.g. `retort downgrade {head}-1`"),
+                Some(head) => {
+                    format!("name the head to step down from, e.g. `retort downgrade {head}-1`")
+                }
                 None => "name the head to step down from".to_string(),
             },
             Error::NotBelowCurrent { .. } | Error::NotValidDowngradeTarget => {
@@ -476,7 +493,9 @@ impl Error {
                     .to_string()
             }
             Error::MergeAcrossLanes { lanes } => match lanes.first() {
-                Some(lane) => format!("merge one lane at a time: `retort merge {lane}@heads -m \"merge\"`"),
+                Some(lane) => {
+                    format!("merge one lane at a time: `retort merge {lane}@heads -m \"merge\"`")
+                }
                 None => "merge one lane at a time".to_string(),
             },
         };
@@ -493,7 +512,7 @@ impl Error {
                 | Error::IdIsLaneName { .. }
                 | Error::MissingDownRevision { .. }
                 | Error::MissingDependency { .. }
-                | Error::CrossLaneDownRevision { .. }
+                | Error::CrossLaneDownRevision(_)
                 | Error::LabelClash { .. }
                 | Error::SelfLoop { .. }
                 | Error::DependencySelfLoop { .. }

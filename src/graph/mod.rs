@@ -13,7 +13,7 @@
 //! every relation is an index (`usize`) into that vector, so walks, label
 //! propagation and the step-ordering sort stay linear on long chains (the
 //! 5,000-revision projects users complain about in Alembic). The files are
-//! split by concern: [`build`](self) validates and derives the structure,
+//! split by concern: `build` validates and derives the structure,
 //! `target` implements the grammar, `plan` the commands, `sort` Alembic's
 //! head-following topological sort.
 
@@ -30,7 +30,7 @@ mod target;
 #[cfg(test)]
 mod tests;
 
-pub use error::{Error, LabelOwner, Unlocated};
+pub use error::{CrossLaneLink, Error, LabelOwner, Unlocated};
 
 /// The applied revisions (rows of `_versions`), in the order they were
 /// applied (oldest first). The order decides which head `downgrade -1`
@@ -46,7 +46,10 @@ impl Applied {
     /// kept once, at their first position.
     pub fn from_ordered(ids: Vec<String>) -> Applied {
         let mut set = HashSet::with_capacity(ids.len());
-        let order = ids.into_iter().filter(|id| set.insert(id.clone())).collect();
+        let order = ids
+            .into_iter()
+            .filter(|id| set.insert(id.clone()))
+            .collect();
         Applied { order, set }
     }
 

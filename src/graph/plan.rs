@@ -54,7 +54,12 @@ impl Graph {
         let Some(&l) = self.lane_index.get(lane) else {
             return Vec::new();
         };
-        self.revs(self.heads.iter().copied().filter(|&h| self.nodes[h].lane == l))
+        self.revs(
+            self.heads
+                .iter()
+                .copied()
+                .filter(|&h| self.nodes[h].lane == l),
+        )
     }
 
     /// Bases (no `down_revision`), all lanes, load order.
@@ -64,13 +69,15 @@ impl Graph {
 
     /// Whether `id` is a versioned head.
     pub fn is_head(&self, id: &str) -> bool {
-        self.index(id).is_some_and(|i| self.nodes[i].next.is_empty())
+        self.index(id)
+            .is_some_and(|i| self.nodes[i].next.is_empty())
     }
 
     /// Whether `id` is a real head (nothing follows it, not even through
     /// `depends_on`).
     pub fn is_real_head(&self, id: &str) -> bool {
-        self.index(id).is_some_and(|i| self.nodes[i].all_next.is_empty())
+        self.index(id)
+            .is_some_and(|i| self.nodes[i].all_next.is_empty())
     }
 
     /// Whether `id` is a versioned head that another revision depends on.
@@ -117,7 +124,12 @@ impl Graph {
             return Vec::new();
         };
         let node = &self.nodes[i];
-        self.revs(node.all_next.iter().copied().filter(|c| !node.next.contains(c)))
+        self.revs(
+            node.all_next
+                .iter()
+                .copied()
+                .filter(|c| !node.next.contains(c)),
+        )
     }
 
     /// Branch points in history order (as `branches` prints them).
@@ -257,7 +269,11 @@ impl Graph {
         for &t in targets {
             let parents = self.nodes[t].norm_down.clone();
             let below = self.ancestors_mask(&parents, true);
-            let others: Vec<usize> = targets.iter().copied().filter(|&o| o != t && below[o]).collect();
+            let others: Vec<usize> = targets
+                .iter()
+                .copied()
+                .filter(|&o| o != t && below[o])
+                .collect();
             if !others.is_empty() {
                 return Err(Error::Overlap {
                     revision: self.id_of(t),
@@ -280,7 +296,9 @@ impl Graph {
         let targets = self.upgrade_targets(&current, target, true)?;
         self.check_overlap(&targets)?;
         let required = self.ancestors_mask(&targets, true);
-        let set: Vec<usize> = (0..self.nodes.len()).filter(|&i| required[i] && !mask[i]).collect();
+        let set: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| required[i] && !mask[i])
+            .collect();
         let mut order = self.sort_top_down(&set, &targets);
         order.reverse();
         Ok(self.revs(order))
@@ -316,7 +334,9 @@ impl Graph {
             }
         }
         let above = self.descendants_mask(&roots, true);
-        let set: Vec<usize> = (0..self.nodes.len()).filter(|&i| above[i] && mask[i]).collect();
+        let set: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| above[i] && mask[i])
+            .collect();
         if let Some(t) = target_rev {
             if set.is_empty() && !current.contains(&t) {
                 return Err(Error::NotBelowCurrent {
@@ -338,14 +358,22 @@ impl Graph {
     /// Resolution errors; `Multiple heads are present; please specify a
     /// single target revision`; targets of one lineage (`Requested revision
     /// X overlaps with other requested revisions Y`).
-    pub fn plan_stamp(&self, applied: &Applied, targets: &[String]) -> Result<StampPlan<'_>, Error> {
+    pub fn plan_stamp(
+        &self,
+        applied: &Applied,
+        targets: &[String],
+    ) -> Result<StampPlan<'_>, Error> {
         let n = self.nodes.len();
         let mask = self.applied_mask(applied);
         let heads = self.tips(&mask);
         let mut removed = vec![false; n];
         let mut added: Vec<usize> = Vec::new();
         let base = ["base".to_string()];
-        let targets = if targets.is_empty() { &base[..] } else { targets };
+        let targets = if targets.is_empty() {
+            &base[..]
+        } else {
+            targets
+        };
         for target in targets {
             let filtered = self.stamp_lineage_heads(&heads, target)?;
             let dests = self.stamp_dests(target)?;
@@ -397,7 +425,9 @@ impl Graph {
                 shares.extend(list.into_iter().map(super::target::Branch::Rev));
             }
             super::target::Symbolic::Ident(ident) => {
-                shares.push(super::target::Branch::Rev(self.revision_for_ident(ident, None)?));
+                shares.push(super::target::Branch::Rev(
+                    self.revision_for_ident(ident, None)?,
+                ));
             }
         }
         if shares.is_empty() {
@@ -532,7 +562,11 @@ impl Graph {
 
     /// History's filter for a lower end `branch@…`: targets carrying the
     /// branch's name (a revision id stands for its one label).
-    fn filter_by_branch_name(&self, targets: Vec<usize>, branch: &str) -> Result<Vec<usize>, Error> {
+    fn filter_by_branch_name(
+        &self,
+        targets: Vec<usize>,
+        branch: &str,
+    ) -> Result<Vec<usize>, Error> {
         if branch.is_empty() {
             return Ok(targets);
         }
@@ -558,13 +592,25 @@ impl Graph {
     /// # Errors
     /// Alembic's several-heads and not-a-head messages; a parent in another
     /// lane; an unknown lane.
-    pub fn new_revision_parents(&self, lane: &str, head: &str, splice: bool) -> Result<Vec<String>, Error> {
+    pub fn new_revision_parents(
+        &self,
+        lane: &str,
+        head: &str,
+        splice: bool,
+    ) -> Result<Vec<String>, Error> {
         let Some(&l) = self.lane_index.get(lane) else {
-            return Err(Error::UnknownLane { lane: lane.to_string() });
+            return Err(Error::UnknownLane {
+                lane: lane.to_string(),
+            });
         };
         let parents: Vec<usize> = match head {
             "head" => {
-                let heads: Vec<usize> = self.heads.iter().copied().filter(|&h| self.nodes[h].lane == l).collect();
+                let heads: Vec<usize> = self
+                    .heads
+                    .iter()
+                    .copied()
+                    .filter(|&h| self.nodes[h].lane == l)
+                    .collect();
                 if heads.len() > 1 {
                     return Err(Error::NewRevisionMultipleHeads {
                         heads: self.ids_of(&heads),
@@ -574,7 +620,9 @@ impl Graph {
             }
             "heads" => self.lane_real_heads(l),
             _ => match self.get_revisions(head) {
-                Err(Error::MultipleHeads { heads, .. }) => return Err(Error::NewRevisionMultipleHeads { heads }),
+                Err(Error::MultipleHeads { heads, .. }) => {
+                    return Err(Error::NewRevisionMultipleHeads { heads })
+                }
                 Err(e) => return Err(e),
                 Ok(found) => found
                     .into_iter()
@@ -589,7 +637,11 @@ impl Graph {
             if self.nodes[p].lane != l {
                 return Err(Error::ParentInOtherLane {
                     parent: self.id_of(p),
-                    parent_lane: self.lanes.get(self.nodes[p].lane).cloned().unwrap_or_default(),
+                    parent_lane: self
+                        .lanes
+                        .get(self.nodes[p].lane)
+                        .cloned()
+                        .unwrap_or_default(),
                     lane: lane.to_string(),
                 });
             }
@@ -605,7 +657,12 @@ impl Graph {
             .iter()
             .copied()
             .filter(|&h| self.nodes[h].lane == lane)
-            .filter(|&h| self.nodes[h].all_next.iter().all(|&c| self.nodes[c].lane != lane))
+            .filter(|&h| {
+                self.nodes[h]
+                    .all_next
+                    .iter()
+                    .all(|&c| self.nodes[c].lane != lane)
+            })
             .collect()
     }
 
@@ -616,7 +673,9 @@ impl Graph {
         }
         if !splice {
             if let Some(&p) = parents.iter().find(|&&p| !self.nodes[p].next.is_empty()) {
-                return Err(Error::NotAHead { revision: self.id_of(p) });
+                return Err(Error::NotAHead {
+                    revision: self.id_of(p),
+                });
             }
         }
         Ok(())
@@ -644,7 +703,10 @@ impl Graph {
         lanes.dedup();
         if lanes.len() > 1 {
             return Err(Error::MergeAcrossLanes {
-                lanes: lanes.iter().filter_map(|&l| self.lanes.get(l).cloned()).collect(),
+                lanes: lanes
+                    .iter()
+                    .filter_map(|&l| self.lanes.get(l).cloned())
+                    .collect(),
             });
         }
         Ok(self.ids_of(&parents))

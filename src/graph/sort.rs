@@ -60,7 +60,11 @@ impl Graph {
         !(0..n).any(|i| !in_set[i] && above[i] && below[i])
     }
 
-    fn reach_from<'a>(&'a self, starts: &[usize], edges: impl Fn(usize) -> &'a [usize]) -> Vec<bool> {
+    fn reach_from<'a>(
+        &'a self,
+        starts: &[usize],
+        edges: impl Fn(usize) -> &'a [usize],
+    ) -> Vec<bool> {
         let mut seen = vec![false; self.nodes.len()];
         let mut stack = starts.to_vec();
         while let Some(i) = stack.pop() {
@@ -124,7 +128,9 @@ impl Graph {
             if out.len() >= total {
                 return out;
             }
-            open = (0..n).filter(|&x| in_set[x] && !done[x] && waiting[x] == 0).collect();
+            open = (0..n)
+                .filter(|&x| in_set[x] && !done[x] && waiting[x] == 0)
+                .collect();
             if open.is_empty() {
                 return out;
             }
@@ -165,7 +171,12 @@ impl Graph {
 
     /// The literal algorithm: ancestor sets (bitsets over the whole graph)
     /// per open head.
-    pub(super) fn sort_exact(&self, in_set: &[bool], total: usize, mut open: Vec<usize>) -> Vec<usize> {
+    pub(super) fn sort_exact(
+        &self,
+        in_set: &[bool],
+        total: usize,
+        mut open: Vec<usize>,
+    ) -> Vec<usize> {
         let n = self.nodes.len();
         let mut todo: Vec<bool> = in_set.to_vec();
         let mut is_open = vec![false; n];
@@ -237,7 +248,13 @@ impl Graph {
                 continue;
             }
             bits.set(i);
-            stack.extend(self.nodes[i].norm_down.iter().copied().filter(|&p| !bits.get(p)));
+            stack.extend(
+                self.nodes[i]
+                    .norm_down
+                    .iter()
+                    .copied()
+                    .filter(|&p| !bits.get(p)),
+            );
         }
         bits
     }
@@ -245,7 +262,13 @@ impl Graph {
 
 /// Replaces the open head `c` at `idx` by the parents to add (first in its
 /// slot, the rest appended), or drops it and steps the index back.
-fn replace_head(open: &mut Vec<usize>, is_open: &mut [bool], idx: &mut usize, c: usize, add: &[usize]) {
+fn replace_head(
+    open: &mut Vec<usize>,
+    is_open: &mut [bool],
+    idx: &mut usize,
+    c: usize,
+    add: &[usize],
+) {
     match add.split_first() {
         None => {
             open.remove(*idx);

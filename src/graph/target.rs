@@ -178,7 +178,9 @@ impl Graph {
                 mask
             }
             Branch::Lane(l) => {
-                let members: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].lane == l).collect();
+                let members: Vec<usize> = (0..self.nodes.len())
+                    .filter(|&i| self.nodes[i].lane == l)
+                    .collect();
                 if deps {
                     self.descendants_mask(&members, true)
                 } else {
@@ -218,7 +220,11 @@ impl Graph {
     }
 
     /// `targets` that share lineage with `branch`.
-    pub(super) fn filter_lineage(&self, targets: &[usize], branch: &str) -> Result<Vec<usize>, Error> {
+    pub(super) fn filter_lineage(
+        &self,
+        targets: &[usize],
+        branch: &str,
+    ) -> Result<Vec<usize>, Error> {
         let mask = self.lineage(self.resolve_branch(branch)?, false);
         Ok(targets.iter().copied().filter(|&t| mask[t]).collect())
     }
@@ -226,7 +232,11 @@ impl Graph {
     /// One identifier: exact id or label, else a unique prefix of a key
     /// longer than three characters; with a branch, the result must share
     /// its lineage.
-    pub(super) fn revision_for_ident(&self, ident: &str, branch: Option<&str>) -> Result<usize, Error> {
+    pub(super) fn revision_for_ident(
+        &self,
+        ident: &str,
+        branch: Option<&str>,
+    ) -> Result<usize, Error> {
         let lineage = match branch {
             Some(b) => Some(self.lineage(self.resolve_branch(b)?, false)),
             None => None,
@@ -236,7 +246,10 @@ impl Graph {
             argument: ident.to_string(),
             reason,
         };
-        let exact = self.by_id.get(ident).or_else(|| self.label_owner.get(ident));
+        let exact = self
+            .by_id
+            .get(ident)
+            .or_else(|| self.label_owner.get(ident));
         let rev = match exact {
             Some(&i) => i,
             None => {
@@ -249,7 +262,11 @@ impl Graph {
                     [] => return Err(locate(Unlocated::NoMatch)),
                     [(_, i)] => *i,
                     several => {
-                        let candidates = several.iter().take(3).map(|(k, _)| format!("'{k}'")).collect();
+                        let candidates = several
+                            .iter()
+                            .take(3)
+                            .map(|(k, _)| format!("'{k}'"))
+                            .collect();
                         return Err(locate(Unlocated::Ambiguous { candidates }));
                     }
                 }
@@ -282,7 +299,12 @@ impl Graph {
         }
         let mut per_lane = Vec::new();
         for lane in 0..self.lanes.len() {
-            let heads: Vec<usize> = self.heads.iter().copied().filter(|&h| self.nodes[h].lane == lane).collect();
+            let heads: Vec<usize> = self
+                .heads
+                .iter()
+                .copied()
+                .filter(|&h| self.nodes[h].lane == lane)
+                .collect();
             if heads.len() > 1 {
                 return Err(Error::MultipleHeads {
                     argument: "head".to_string(),
@@ -309,7 +331,10 @@ impl Graph {
     }
 
     /// Alembic's `_resolve_revision_number`.
-    pub(super) fn resolve_number<'a>(&self, id: &'a str) -> Result<(Symbolic<'a>, Option<&'a str>), Error> {
+    pub(super) fn resolve_number<'a>(
+        &self,
+        id: &'a str,
+    ) -> Result<(Symbolic<'a>, Option<&'a str>), Error> {
         let (branch, rest) = split_branch(id);
         let symbolic = match rest {
             "heads" => Symbolic::Revs(match branch {
@@ -342,7 +367,9 @@ impl Graph {
                         .map(|h| self.walk(Some(Pos::Rev(h)), steps, false, None, true))
                         .collect();
                 }
-                Ok(vec![Some(Pos::Rev(self.revision_for_ident(ident, branch)?))])
+                Ok(vec![Some(Pos::Rev(
+                    self.revision_for_ident(ident, branch)?,
+                ))])
             }
         }
     }
@@ -414,7 +441,12 @@ impl Graph {
     /// Alembic's `_parse_upgrade_target`, with clear errors where Alembic
     /// crashes. `current` are the current heads; `strict` is
     /// `assert_relative_length` (false for history).
-    pub(super) fn upgrade_targets(&self, current: &[usize], target: &str, strict: bool) -> Result<Vec<usize>, Error> {
+    pub(super) fn upgrade_targets(
+        &self,
+        current: &[usize],
+        target: &str,
+        strict: bool,
+    ) -> Result<Vec<usize>, Error> {
         let Some(rel) = parse_relative(target) else {
             let found = self.get_revisions(target)?;
             return Ok(found
@@ -479,19 +511,37 @@ impl Graph {
         })
     }
 
+    /// Members of the closure of `current` that have no versioned child in
+    /// it, load order.
+    fn versioned_tips_below(&self, current: &[usize]) -> Vec<usize> {
+        let closure = self.ancestors_mask(current, true);
+        (0..self.nodes.len())
+            .filter(|&i| closure[i] && !self.nodes[i].next.iter().any(|&c| closure[c]))
+            .collect()
+    }
+
     /// Where `+N` starts: the one current head (in the branch's lineage,
     /// else the tip of what is applied on the branch), or nothing.
-    fn upgrade_start(&self, current: &[usize], branch: Option<Branch>) -> Result<Option<Pos>, Error> {
+    fn upgrade_start(
+        &self,
+        current: &[usize],
+        branch: Option<Branch>,
+    ) -> Result<Option<Pos>, Error> {
         let mut starts: Vec<usize> = current.to_vec();
         if let Some(b) = branch {
             let mask = self.lineage(b, false);
             starts.retain(|&i| mask[i]);
             if starts.is_empty() {
                 let active = self.ancestors_mask(current, true);
-                let members: Vec<usize> = (0..self.nodes.len()).filter(|&i| active[i] && mask[i]).collect();
+                let members: Vec<usize> = (0..self.nodes.len())
+                    .filter(|&i| active[i] && mask[i])
+                    .collect();
                 let mut covered = vec![false; self.nodes.len()];
                 for &i in &members {
-                    self.nodes[i].norm_down.iter().for_each(|&p| covered[p] = true);
+                    self.nodes[i]
+                        .norm_down
+                        .iter()
+                        .for_each(|&p| covered[p] = true);
                 }
                 starts = members.into_iter().filter(|&i| !covered[i]).collect();
             }
@@ -541,7 +591,12 @@ impl Graph {
         let (branch, symbol, relative_to_current) = match (rel.symbol, rel.branch) {
             (Some(symbol), branch) => (branch.map(str::to_string), symbol.to_string(), false),
             (None, Some(b)) => {
-                let on_branch = self.filter_lineage(current, b)?;
+                let mut on_branch = self.filter_lineage(current, b)?;
+                if on_branch.is_empty() {
+                    // The branch's tip may be implied by a head of another
+                    // branch that depends on it (Alembic's `_get_all_current`).
+                    on_branch = self.filter_lineage(&self.versioned_tips_below(current), b)?;
+                }
                 match on_branch.as_slice() {
                     [] => return Err(not_produced()),
                     [one] => (Some(b.to_string()), self.id_of(*one), true),
