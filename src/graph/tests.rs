@@ -858,3 +858,36 @@ fn branchy_five_thousand() {
     assert_eq!(plan.len(), g.revisions().len());
     assert_eq!(g.history(None, None).unwrap().len(), g.revisions().len());
 }
+
+#[test]
+fn prefixes_cover_labels() {
+    let g = graph(&["fe00aa", "bb00 <fe00aa [feature]"]);
+    let err = g.resolve("fe").unwrap_err();
+    assert_eq!(err.to_string(), format!("{CANT} 'fe'"));
+    assert!(matches!(
+        err,
+        Error::CantLocate {
+            reason: Unlocated::Ambiguous { .. },
+            ..
+        }
+    ));
+    assert_eq!(names(g.resolve("feat").unwrap()), v(&["bb00"]));
+    assert_eq!(names(g.resolve("fe0").unwrap()), v(&["fe00aa"]));
+    assert_eq!(names(g.resolve("feature@head").unwrap()), v(&["bb00"]));
+    assert_eq!(g.expand_dependency("fe00").unwrap(), "fe00aa");
+}
+
+#[test]
+fn history_from_a_base_with_dependencies_does_not_crash() {
+    let g = effective_head();
+    assert_eq!(hist(&g, "x1:", &[]), Ok(v(&["x2", "x1"])));
+}
+
+#[test]
+fn hints_name_commands() {
+    let g = two_heads();
+    let err = g.plan_upgrade(&applied(&[]), "head").unwrap_err();
+    assert!(err.hint().unwrap_or_default().contains("retort heads"));
+    let err = Range::parse("x").unwrap_err();
+    assert!(err.hint().unwrap_or_default().contains("retort history"));
+}
