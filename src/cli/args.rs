@@ -14,6 +14,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::revision::FileFormat;
 
+/// Accepts a target or range value. `allow_hyphen_values` lets `-1` and
+/// `-3:` through, but it would also take a mistyped flag such as `--sq` as
+/// a target; no target starts with `--`, so those stay usage errors (exit 2).
+fn target_value(value: &str) -> Result<String, String> {
+    if value.starts_with("--") {
+        Err(format!(
+            "unexpected argument '{value}': not a flag of this command, and targets never start with `--`"
+        ))
+    } else {
+        Ok(value.to_string())
+    }
+}
+
 /// Alembic-style versioned database migrations.
 #[derive(Debug, Parser)]
 #[command(name = "retort", version, about, propagate_version = true)]
@@ -134,7 +147,7 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
         /// Target: head, heads, +N, an id, LABEL@head, …; with --sql also FROM:TO.
-        #[arg(allow_hyphen_values = true, value_name = "TARGET")]
+        #[arg(allow_hyphen_values = true, value_parser = target_value, value_name = "TARGET")]
         target: Option<String>,
         /// Print the SQL script instead of running it (no connection).
         #[arg(long)]
@@ -152,7 +165,7 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
         /// Target: -1, base, an id, LABEL@-1, …; with --sql FROM:TO.
-        #[arg(allow_hyphen_values = true, value_name = "TARGET")]
+        #[arg(allow_hyphen_values = true, value_parser = target_value, value_name = "TARGET")]
         target: String,
         /// Print the SQL script instead of running it (no connection).
         #[arg(long)]
@@ -189,6 +202,7 @@ pub enum Command {
             short = 'r',
             long = "rev-range",
             allow_hyphen_values = true,
+            value_parser = target_value,
             value_name = "RANGE"
         )]
         rev_range: Option<String>,
@@ -235,7 +249,7 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
         /// A revision id, prefix, head, LABEL@head, current, …
-        #[arg(allow_hyphen_values = true, value_name = "REV")]
+        #[arg(allow_hyphen_values = true, value_parser = target_value, value_name = "REV")]
         rev: String,
         /// Output format.
         #[command(flatten)]
@@ -262,7 +276,7 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
         /// The revision whose checksum is updated.
-        #[arg(allow_hyphen_values = true, value_name = "REV")]
+        #[arg(allow_hyphen_values = true, value_parser = target_value, value_name = "REV")]
         rev: String,
     },
     /// Settle a failed or interrupted revision by hand.
@@ -291,7 +305,7 @@ pub struct RevisionArgs {
     #[arg(long, value_name = "LANE")]
     pub lane: Option<String>,
     /// The parent: head (default), base, LABEL@head, heads, or a revision.
-    #[arg(long, allow_hyphen_values = true, value_name = "REV")]
+    #[arg(long, allow_hyphen_values = true, value_parser = target_value, value_name = "REV")]
     pub head: Option<String>,
     /// A branch label for the new revision (repeatable).
     #[arg(long = "branch-label", value_name = "LABEL")]
@@ -345,7 +359,7 @@ pub struct ResolveArgs {
     #[command(flatten)]
     pub vars: VarArgs,
     /// The failed or interrupted revision.
-    #[arg(allow_hyphen_values = true, value_name = "REV")]
+    #[arg(allow_hyphen_values = true, value_parser = target_value, value_name = "REV")]
     pub rev: String,
     /// Record it as applied (you finished it by hand).
     #[arg(

@@ -216,16 +216,9 @@ fn split_range(range: &str) -> Result<(Option<&str>, &str), Error> {
 /// The applied set an offline run starts from: FROM (exactly one revision)
 /// and its ancestors, or nothing for no FROM and `base`.
 fn start_applied(graph: &Graph, from: Option<&str>) -> Result<Applied, Error> {
-    let Some(from) = from.filter(|f| *f != "base") else {
-        return Ok(Applied::default());
-    };
-    let revs = graph.resolve(from)?;
-    match revs.as_slice() {
-        [one] => Ok(graph.closure(&[one.id.as_str()])?),
-        many => Err(Error::StartNotSingle {
-            from: from.to_string(),
-            found: ids(many),
-        }),
+    match from {
+        None => Ok(Applied::default()),
+        Some(from) => Ok(graph.start_state(from)?),
     }
 }
 
