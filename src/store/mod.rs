@@ -82,12 +82,11 @@ impl Db {
             Dialect::Sqlite => {
                 #[cfg(feature = "sqlite")]
                 {
-                    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(
-                        url.dangerous_connect_str(),
-                    )
-                    .map_err(connect_err)?
-                    .create_if_missing(true)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
+                    let opts =
+                        sqlx::sqlite::SqliteConnectOptions::from_str(url.dangerous_connect_str())
+                            .map_err(connect_err)?
+                            .create_if_missing(true)
+                            .busy_timeout(SQLITE_BUSY_TIMEOUT);
                     let conn = sqlx::SqliteConnection::connect_with(&opts)
                         .await
                         .map_err(connect_err)?;
