@@ -29,14 +29,25 @@ pub fn lane_files(dir: &Path) -> Result<Vec<PathBuf>, ParseError> {
     };
     let mut files = Vec::new();
     for entry in entries {
-        let path = entry.map_err(io)?.path();
-        if is_revision_file(&path) && path.is_file() {
-            files.push(path);
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        if !is_revision_file(&path) {
+            continue;
+        }
+        // The directory entry's type costs no extra system call; only a
+        // symlink needs a `stat` to know what it points to.
+        let is_file = match entry.file_type() {
+            Ok(t) if t.is_symlink() => path.is_file(),
+            Ok(t) => t.is_file(),
+            Err(_) => path.is_file(),
+        };
+        if is_file {
+            files.push((entry.file_name(), path));
         }
     }
-    // `file_name` is an `OsStr`, which compares bytewise on Unix.
-    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-    Ok(files)
+    // File names are `OsString`s, which compare bytewise on Unix.
+    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(files.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Whether a path names a revision file: `.toml` or `.sql`, not a dotfile.
@@ -58,11 +69,54 @@ pub fn is_revision_file(path: &Path) -> bool {
 /// The first file that does not parse (file and line), or an unreadable
 /// directory.
 pub fn read_lane(dir: &Path, lane: &str) -> Result<Vec<Revision>, ParseError> {
-    lane_files(dir)?
-        .iter()
-        .map(|path| parse_file(path, lane))
-        .collect()
+    let files = lane_files(dir)?;
+    // Every command reads every file (as Alembic imports every module), so
+    // start-up time is reading and parsing. The files are independent:
+    // parse them on all cores, in contiguous chunks so the order is kept.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || files.len() < PARALLEL_THRESHOLD {
+        return files.iter().map(|path| parse_file(path, lane)).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    let parsed: Vec<Result<Vec<Revision>, ParseError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|paths| {
+                scope.spawn(move || {
+                    paths
+                        .iter()
+                        .map(|path| parse_file(path, lane))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .zip(files.chunks(chunk))
+            .map(|(worker, paths)| {
+                worker.join().unwrap_or_else(|_| {
+                    // A parser panic is a bug; report it against the chunk
+                    // instead of taking the process down.
+                    Err(ParseError::Io {
+                        path: paths.first().cloned().unwrap_or_default(),
+                        source: std::io::Error::other(
+                            "the revision parser panicked (a bug in retort; please report it)",
+                        ),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut revisions = Vec::with_capacity(files.len());
+    for chunk in parsed {
+        revisions.extend(chunk?);
+    }
+    Ok(revisions)
 }
+
+/// Below this many files a lane is parsed on the calling thread: spawning
+/// costs more than it saves.
+const PARALLEL_THRESHOLD: usize = 64;
 
 #[cfg(test)]
 mod tests {
