@@ -216,7 +216,7 @@ impl Live {
                     .env("PGCONNECT_TIMEOUT", "5");
                 cmd
             }
-            Backend::Mysql => mysql_client(&self.url, sql),
+            Backend::Mysql => mysql_client(&self.url, Some(sql)),
         };
         let out = cmd
             .stdin(Stdio::null())
@@ -254,6 +254,46 @@ impl Live {
                     .collect()
             })
             .collect()
+    }
+
+    /// Runs a whole SQL script (several statements) through the client,
+    /// e.g. an `upgrade --sql` script; panics when it fails.
+    #[track_caller]
+    pub fn run_script(&self, script: &str) {
+        use std::io::Write as _;
+        let mut cmd = match self.backend {
+            Backend::Sqlite => {
+                let mut cmd = Command::new("sqlite3");
+                cmd.args(["-batch", "-bail"]).arg(self.sqlite_path());
+                cmd
+            }
+            Backend::Postgres => {
+                let mut cmd = Command::new("psql");
+                cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url]);
+                cmd
+            }
+            // No `-e`: the script comes on stdin.
+            Backend::Mysql => mysql_client(&self.url, None),
+        };
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the database client");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}: script failed: {}\n{script}",
+            self.backend,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// The single number `sql` returns.
@@ -484,8 +524,9 @@ fn retort_command(project: &Project, args: &[String]) -> Command {
     cmd
 }
 
-/// `mariadb` (or `mysql`) for `mysql://user[:password]@host[:port]/db`.
-fn mysql_client(url: &str, sql: &str) -> Command {
+/// `mariadb` (or `mysql`) for `mysql://user[:password]@host[:port]/db`,
+/// running `sql`, or reading statements from stdin when `None`.
+fn mysql_client(url: &str, sql: Option<&str>) -> Command {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
     let (authority, db) = rest.split_once('/').unwrap_or((rest, ""));
@@ -520,7 +561,9 @@ fn mysql_client(url: &str, sql: &str) -> Command {
     if !db.is_empty() {
         cmd.arg(db);
     }
-    cmd.args(["-e", sql]);
+    if let Some(sql) = sql {
+        cmd.args(["-e", sql]);
+    }
     cmd
 }
 
@@ -536,4 +579,70 @@ pub fn offline_checksum(run: &Run, rev: &str) -> Option<String> {
             .find(|field| is_sha256_hex(field))
             .map(str::to_string)
     })
+}
+
+/// The helpers read what retort writes: the offline script of a two-step
+/// project (same tables and statements as the runner's, design §8), run
+/// through each backend's client, reads back as two applied rows and two
+/// log rows. Runs today, before the live runner exists.
+mod selftest {
+    use super::*;
+
+    per_backend!(helpers_read_an_offline_script);
+
+    fn helpers_read_an_offline_script(live: Live) {
+        live.project
+            .rev("a1a1a1a1a1a1")
+            .message("create t1")
+            .up("CREATE TABLE t1 (id INTEGER PRIMARY KEY)")
+            .down("DROP TABLE t1")
+            .write();
+        live.project
+            .rev("b2b2b2b2b2b2")
+            .parent("a1a1a1a1a1a1")
+            .message("insert")
+            .up("INSERT INTO t1 (id) VALUES (7)")
+            .write();
+        assert!(!live.table_exists("_versions"));
+        let script = live.retort(&["upgrade", "--sql"]);
+        script.success();
+        live.run_script(&script.stdout);
+
+        live.assert_applied(&["a1a1a1a1a1a1", "b2b2b2b2b2b2"]);
+        live.assert_tables(&["t1", "_versions", "_versions_log"], &["t2"]);
+        assert_eq!(live.count("SELECT id FROM t1"), 7);
+        assert_eq!(
+            live.log_since(0),
+            [
+                (
+                    "upgrade".to_string(),
+                    "a1a1a1a1a1a1".to_string(),
+                    "ok".to_string()
+                ),
+                (
+                    "upgrade".to_string(),
+                    "b2b2b2b2b2b2".to_string(),
+                    "ok".to_string()
+                ),
+            ]
+        );
+        let rows = live.version_rows();
+        assert_eq!(
+            Some(rows[0].checksum.clone()),
+            offline_checksum(&script, "a1a1a1a1a1a1")
+        );
+        assert!(live.log().iter().all(|r| r.error.is_empty()));
+        // NULL reads as "" on every backend.
+        assert_eq!(live.rows("SELECT NULL, 1"), [["", "1"]]);
+        if live.backend == Backend::Postgres {
+            assert!(live.advisory_locks().is_empty());
+        }
+    }
+
+    #[test]
+    fn sha256_hex() {
+        assert!(is_sha256_hex(&"ab".repeat(32)));
+        assert!(!is_sha256_hex(&"AB".repeat(32)));
+        assert!(!is_sha256_hex("abc"));
+    }
 }
