@@ -550,14 +550,18 @@ fn checksums_and_amend(live: Live) {
     live.assert_applied(&[A, B, C]);
     live.assert_tables(&["ta", "tb", "tc"], &[]);
     // amend touches no schema: tb still has only its original column.
-    let cols = match live.backend {
-        Backend::Sqlite => live.count("SELECT count(*) FROM pragma_table_info('tb')"),
-        _ => live.count(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tb' \
-             AND table_schema = (SELECT table_schema FROM information_schema.tables \
-             WHERE table_name = 'tb' LIMIT 1)",
-        ),
-    };
+    let cols = live.count(match live.backend {
+        Backend::Sqlite => "SELECT count(*) FROM pragma_table_info('tb')",
+        Backend::Postgres => {
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'tb'"
+        }
+        // information_schema spans every database of the server.
+        Backend::Mysql => {
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = 'tb'"
+        }
+    });
     assert_eq!(cols, 1, "{:?}: tb columns", live.backend);
 }
 
