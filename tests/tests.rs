@@ -3,7 +3,8 @@
 //!
 //! Modules:
 //! - `support`: the project builder, the process runner, snapshot files,
-//!   and `support::servers` (throw-away PostgreSQL/MySQL databases);
+//!   `support::servers` (throw-away PostgreSQL/MySQL databases) and
+//!   `support::live` (one scenario per backend, reading the database back);
 //! - `it::init`: `retort init` scaffolding;
 //! - `it::revision`: `revision` and `merge` write parsable files;
 //! - `it::listings`: `heads`, `history`, `branches`, `show` on a branch +
@@ -13,7 +14,11 @@
 //! - `it::errors`: parse and validation errors, Alembic's error texts, exit
 //!   codes;
 //! - `it::example`: the example project at the repository root;
-//! - `it::servers`: the database servers CI provides are reachable.
+//! - `it::servers`: the database servers CI provides are reachable;
+//! - `it::roundtrip`, `it::failure`, `it::lock`: the live runner on SQLite,
+//!   PostgreSQL and MariaDB (each scenario once per backend through
+//!   `support::live::per_backend!`, e.g. `it::roundtrip::linear::sqlite`):
+//!   round trips, stamp, checksums, failing revisions, concurrent runs.
 //!
 //! Expected values are derived by hand from design.md and
 //! alembic-semantics.md; each test says how. Snapshots live in

@@ -2,8 +2,11 @@
 
 mod errors;
 mod example;
+mod failure;
 mod init;
 mod listings;
+mod lock;
 mod offline;
 mod revision;
+mod roundtrip;
 mod servers;

@@ -9,6 +9,7 @@
 // are for the live runner); unused ones must not fail `clippy -D warnings`.
 #![allow(dead_code)]
 
+pub mod live;
 pub mod servers;
 
 use std::fmt::Write as _;

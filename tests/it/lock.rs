@@ -1,0 +1,272 @@
+//! Concurrent deploys (design §7.3, issue #3 item 6): several `retort
+//! upgrade head` processes started at once apply each revision exactly once
+//! and all exit 0, on every backend; a run with nothing to do takes no lock.
+//!
+//! The revisions are non-idempotent on purpose: the first creates a table
+//! `counter` without any key, and every revision (the first included)
+//! inserts one row naming itself. A revision applied twice shows as a
+//! duplicate row; one skipped shows as a missing row.
+//!
+//! How "takes no lock" is observed (PostgreSQL only): a revision that sleeps
+//! lets the test see the runner's advisory lock in `pg_locks` (its key is
+//! retort's business, so the test learns it rather than assuming it). A
+//! `psql` session then holds that same lock: an `upgrade head` with work to
+//! do must wait for it, one with nothing to do must finish at once.
+//! MariaDB's `GET_LOCK` names are not listed without the metadata-lock
+//! plugin, and SQLite has no lock to hold across processes, so those two
+//! backends only check that a no-op run succeeds next to a busy one.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::live::{per_backend, Backend, Live};
+
+/// How many revisions, and how many processes race.
+const REVISIONS: usize = 30;
+const PROCESSES: usize = 5;
+
+per_backend!(concurrent_upgrades_apply_each_revision_once);
+
+fn rev_id(i: usize) -> String {
+    format!("{i:04}aaaabbbb")
+}
+
+/// `REVISIONS` revisions in a chain; each inserts its id into `counter`.
+fn write_counter_project(live: &Live) {
+    for i in 0..REVISIONS {
+        let id = rev_id(i);
+        let mut rev = live
+            .project
+            .rev(&id)
+            .message(&format!("count {i}"))
+            .down(&format!("DELETE FROM counter WHERE rev = '{id}'"));
+        if i == 0 {
+            rev = rev.up("CREATE TABLE counter (rev VARCHAR(32) NOT NULL)");
+        } else {
+            rev = rev.parent(&rev_id(i - 1));
+        }
+        rev.up(&format!("INSERT INTO counter (rev) VALUES ('{id}')"))
+            .write();
+    }
+}
+
+fn concurrent_upgrades_apply_each_revision_once(live: Live) {
+    write_counter_project(&live);
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| live.spawn(&["upgrade", "head"]))
+        .collect();
+    for child in children {
+        let run = child
+            .wait_within(Duration::from_secs(300))
+            .unwrap_or_else(|| panic!("{:?}: an upgrade ran for five minutes", live.backend));
+        run.success();
+    }
+
+    let counted = live.rows("SELECT rev, count(*) FROM counter GROUP BY rev ORDER BY rev");
+    let counted: BTreeMap<String, String> = counted
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    let expected: BTreeMap<String, String> = (0..REVISIONS)
+        .map(|i| (rev_id(i), "1".to_string()))
+        .collect();
+    assert_eq!(
+        counted, expected,
+        "{:?}: rows per revision in counter",
+        live.backend
+    );
+
+    let ids: Vec<String> = (0..REVISIONS).map(rev_id).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    live.assert_applied(&ids);
+    let log = live.log();
+    let upgrades: Vec<_> = log.iter().filter(|r| r.action == "upgrade").collect();
+    assert_eq!(
+        upgrades.len(),
+        REVISIONS,
+        "{:?}: upgrade log rows: {log:?}",
+        live.backend
+    );
+    assert!(upgrades.iter().all(|r| r.outcome == "ok"), "{log:?}");
+    if live.backend == Backend::Postgres {
+        assert!(live.advisory_locks().is_empty(), "advisory locks left");
+    }
+
+    // Nothing to do, several at once: all succeed, nothing changes.
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| live.spawn(&["upgrade", "head"]))
+        .collect();
+    for child in children {
+        child.finish().success();
+    }
+    assert_eq!(live.count("SELECT count(*) FROM counter"), REVISIONS as i64);
+    assert_eq!(
+        live.log().len(),
+        log.len(),
+        "{:?}: a no-op logs nothing",
+        live.backend
+    );
+}
+
+/// A `psql` session holding a session-level advisory lock until dropped.
+struct LockHolder {
+    child: Child,
+}
+
+impl LockHolder {
+    /// Takes `pg_advisory_lock(<key expression>)` in a new session and
+    /// waits until `pg_locks` shows it granted.
+    fn take(live: &Live, key_sql: &str) -> LockHolder {
+        let mut child = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &live.url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start psql");
+        writeln!(
+            child.stdin.as_mut().unwrap(),
+            "SELECT pg_advisory_lock({key_sql});"
+        )
+        .unwrap();
+        child.stdin.as_mut().unwrap().flush().unwrap();
+        let holder = LockHolder { child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !live
+            .advisory_locks()
+            .iter()
+            .any(|l| l.get(3).is_some_and(|g| g == "t"))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "psql did not get the advisory lock"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        holder
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        // Closing stdin ends psql, which ends the session and its lock.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Learns the runner's advisory lock key from `pg_locks` while a revision
+/// sleeps, then holds it from another session: a run with work waits, a
+/// run with nothing to do does not (design §7.3).
+#[test]
+fn postgres_noop_upgrade_takes_no_lock() {
+    let Some(live) = Live::new(Backend::Postgres) else {
+        return;
+    };
+    live.project
+        .rev("aaaa00000001")
+        .message("sleep")
+        .up("SELECT pg_sleep(2)")
+        .write();
+    let mut run = live.spawn(&["upgrade", "head"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let lock = loop {
+        if let Some(l) = live.advisory_locks().into_iter().find(|l| l[3] == "t") {
+            break l;
+        }
+        assert!(
+            run.running() && Instant::now() < deadline,
+            "no advisory lock seen in pg_locks while the revision ran"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    run.finish().success();
+    // pg_locks splits a bigint key into classid (high) and objid (low)
+    // with objsubid 1; two int4 keys have objsubid 2.
+    let (classid, objid, subid) = (&lock[0], &lock[1], &lock[2]);
+    let key_sql = if subid == "1" {
+        format!("({classid}::bigint << 32) | {objid}::bigint")
+    } else {
+        let int4 = |oid: &str| format!("(({oid}::bigint << 32) >> 32)::int");
+        format!("{}, {}", int4(classid), int4(objid))
+    };
+
+    live.project
+        .rev("bbbb00000002")
+        .parent("aaaa00000001")
+        .message("more")
+        .up("CREATE TABLE more (id INTEGER)")
+        .write();
+    let holder = LockHolder::take(&live, &key_sql);
+
+    // aaaa00000001 is applied already: nothing to do, so no lock and no
+    // wait. Taking the lock would block until the limit kills it.
+    let noop = live
+        .retort_within(Duration::from_secs(15), &["upgrade", "aaaa00000001"])
+        .expect("a no-op upgrade waited for the advisory lock");
+    noop.success();
+
+    // Work to do: waits for the lock.
+    let mut busy = live.spawn(&["upgrade", "head"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        busy.running(),
+        "an upgrade with work to do did not wait for the advisory lock"
+    );
+    assert!(!live.table_exists("more"));
+    drop(holder);
+    busy.finish().success();
+    live.assert_tables(&["more"], &[]);
+    assert!(live.advisory_locks().is_empty());
+}
+
+/// SQLite and MariaDB: a no-op `upgrade head` succeeds while another
+/// process is applying a slow revision that holds the lock (SQLite: the
+/// write transaction; MariaDB: GET_LOCK). The no-op may read a stale
+/// applied set; it must neither wait for the whole slow run nor fail.
+#[test]
+fn noop_next_to_a_busy_run_sqlite() {
+    noop_next_to_a_busy_run(Backend::Sqlite);
+}
+
+/// See [`noop_next_to_a_busy_run_sqlite`].
+#[test]
+fn noop_next_to_a_busy_run_mysql() {
+    noop_next_to_a_busy_run(Backend::Mysql);
+}
+
+fn noop_next_to_a_busy_run(backend: Backend) {
+    let Some(live) = Live::new(backend) else {
+        return;
+    };
+    live.project
+        .rev("aaaa00000001")
+        .message("first")
+        .up("CREATE TABLE first_t (id INTEGER)")
+        .write();
+    live.retort(&["upgrade", "head"]).success();
+    // A slow second revision: a recursive count on SQLite, SLEEP on MariaDB.
+    let slow = match backend {
+        Backend::Sqlite => {
+            "CREATE TABLE slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
+             SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) AS c FROM n"
+        }
+        _ => "CREATE TABLE slow AS SELECT SLEEP(3) AS c",
+    };
+    live.project
+        .rev("bbbb00000002")
+        .parent("aaaa00000001")
+        .message("slow")
+        .up(slow)
+        .write();
+    let busy = live.spawn(&["upgrade", "head"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let noop = live
+        .retort_within(Duration::from_secs(60), &["upgrade", "aaaa00000001"])
+        .expect("a no-op upgrade hung next to a busy one");
+    noop.success();
+    busy.finish().success();
+    live.assert_applied(&["aaaa00000001", "bbbb00000002"]);
+}
