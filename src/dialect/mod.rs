@@ -15,6 +15,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod ops;
 pub mod render;
 pub mod split;
 pub mod versions;
