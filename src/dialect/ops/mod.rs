@@ -89,3 +89,5 @@ impl fmt::Display for Problem {
         }
     }
 }
+#[cfg(test)]
+mod tests;
