@@ -74,7 +74,7 @@ pub enum Error {
         /// Line of the step in the file.
         line: usize,
         /// What is wrong (names the key and lists the valid ones).
-        problem: ops::Problem,
+        problem: Box<ops::Problem>,
     },
     /// A valid operation that cannot be rendered for the dialect (no
     /// equivalent, or a needed table definition is unknown).
@@ -98,7 +98,7 @@ pub enum Error {
         /// Target dialect.
         dialect: Dialect,
         /// Why, and what to do.
-        problem: ops::Problem,
+        problem: Box<ops::Problem>,
     },
     /// `downgrade` through a TOML revision without `[[downgrade]]` whose
     /// upgrade has a step with no derivable inverse.

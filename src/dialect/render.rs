@@ -292,7 +292,7 @@ impl<'a> Site<'a> {
             direction: self.direction,
             step: self.step,
             line: self.line,
-            problem,
+            problem: Box::new(problem),
         })
     }
 
@@ -305,7 +305,7 @@ impl<'a> Site<'a> {
             step: self.step,
             line: self.line,
             dialect: self.dialect,
-            problem,
+            problem: Box::new(problem),
         }
     }
 

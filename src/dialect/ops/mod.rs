@@ -33,7 +33,7 @@ pub use model::{
     DependentKind, FkAction, ForeignKey, Index, Operation, TableShape, Unique,
 };
 pub use parse::parse_operation;
-pub use render::{render, OpContext, Rendered};
+pub use render::{render, OpContext, Rendered, FOREIGN_KEYS_OFF, FOREIGN_KEYS_ON};
 pub use schema::{SchemaModel, TableState, Taint};
 
 /// Why an operation cannot be parsed, rendered or inverted. The caller
