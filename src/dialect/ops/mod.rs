@@ -12,7 +12,7 @@
 //! - [`model`]: [`Operation`], [`TableShape`] and their parts;
 //! - [`parse`]: raw TOML table → [`Operation`] (strict keys);
 //! - [`types`]: column types per dialect;
-//! - [`render`]: [`render()`]: an operation → statements per dialect;
+//! - [`mod@render`]: [`render()`]: an operation → statements per dialect;
 //! - [`sqlite_rebuild`]: the 12-step SQLite table rebuild;
 //! - [`schema`]: [`SchemaModel`], the shapes known before a step;
 //! - [`inverse`]: derived downgrades.

@@ -1,7 +1,7 @@
 //! The operation model: what a portable step says, as typed data.
 //!
 //! Parsing ([`super::parse`]) turns a step's raw TOML table into an
-//! [`Operation`]; rendering ([`super::render`]) turns it into SQL per
+//! [`Operation`]; rendering ([`super::render()`]) turns it into SQL per
 //! dialect. Table-level pieces (composite primary keys, foreign keys,
 //! unique and check constraints) are normalised into [`TableShape`], which
 //! is also what the schema model ([`super::schema`]) keeps per table and
