@@ -7,7 +7,10 @@
 //! or a file, so every rendering is pinned by unit tests per dialect.
 //!
 //! - [`render`]: a revision's steps → statements (per-dialect variants,
-//!   opt-in minijinja templating, splitting);
+//!   opt-in minijinja templating, splitting, portable operations, derived
+//!   downgrades);
+//! - [`ops`]: portable schema operations: model, parsing, rendering through
+//!   sea-query, SQLite rebuilds, the replayed schema model, inverses;
 //! - [`split`]: the dialect-aware statement splitter;
 //! - [`versions`]: DDL of `_versions` and `_versions_log`, and the
 //!   INSERT/DELETE bookkeeping statements, rendered through sea-query.
@@ -15,11 +18,14 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod ops;
 pub mod render;
 pub mod split;
 pub mod versions;
 
-pub use render::{render_step, render_steps, Direction};
+pub use render::{
+    render_revision, render_step, render_steps, replay_schema, Direction, RenderedSteps,
+};
 pub use split::split_statements;
 
 /// Errors turning revisions into SQL. Each names the revision, its file and
@@ -48,6 +54,72 @@ pub enum Error {
         /// Target dialect.
         dialect: Dialect,
     },
+    /// A portable operation whose keys or values are wrong (or an unknown
+    /// `op`).
+    #[error(
+        "revision {revision} ({}), {direction} step {step} (line {line}): operation `{op}`: {problem}",
+        .file.display()
+    )]
+    InvalidOperation {
+        /// The `op` value.
+        op: String,
+        /// Revision id.
+        revision: String,
+        /// Revision file.
+        file: PathBuf,
+        /// `upgrade` or `downgrade`.
+        direction: Direction,
+        /// 1-based step number within its list.
+        step: usize,
+        /// Line of the step in the file.
+        line: usize,
+        /// What is wrong (names the key and lists the valid ones).
+        problem: Box<ops::Problem>,
+    },
+    /// A valid operation that cannot be rendered for the dialect (no
+    /// equivalent, or a needed table definition is unknown).
+    #[error(
+        "revision {revision} ({}), {direction} step {step} (line {line}): cannot render `{op}` for {dialect}: {problem}",
+        .file.display()
+    )]
+    CannotRender {
+        /// The `op` value.
+        op: String,
+        /// Revision id.
+        revision: String,
+        /// Revision file.
+        file: PathBuf,
+        /// `upgrade` or `downgrade`.
+        direction: Direction,
+        /// 1-based step number within its list.
+        step: usize,
+        /// Line of the step in the file.
+        line: usize,
+        /// Target dialect.
+        dialect: Dialect,
+        /// Why, and what to do.
+        problem: Box<ops::Problem>,
+    },
+    /// `downgrade` through a TOML revision without `[[downgrade]]` whose
+    /// upgrade has a step with no derivable inverse.
+    #[error(
+        "revision {revision} ({}) has no [[downgrade]] steps and its downgrade cannot be derived: upgrade step {step} (line {line}, `{op}`) {reason}; add [[downgrade]] steps (an empty `[[downgrade]]` list is written `downgrade = []`)",
+        .file.display()
+    )]
+    NotInvertible {
+        /// The `op` of the first non-invertible step.
+        op: String,
+        /// Revision id.
+        revision: String,
+        /// Revision file.
+        file: PathBuf,
+        /// 1-based number of the upgrade step.
+        step: usize,
+        /// Line of the step in the file.
+        line: usize,
+        /// Why it has no inverse.
+        reason: String,
+    },
     /// A templated `sql` step (`template = true`) failed to render.
     #[error(
         "revision {revision} ({}), {direction} step {step} (line {line}): template error{}: {detail} (the revision has `template = true`; a literal `{{{{` is written `{{{{ '{{{{' }}}}`, or set `template = false`)",
@@ -70,7 +142,8 @@ pub enum Error {
         /// minijinja's description.
         detail: String,
     },
-    /// `downgrade` through a revision that has no downgrade section.
+    /// `downgrade` through a SQL-format revision that has no
+    /// `-- migrate:downgrade` section (raw SQL has no derivable inverse).
     #[error(
         "revision {revision} ({}) has no downgrade steps, so it cannot be downgraded: add a `[[downgrade]]` step (TOML) or a `-- migrate:downgrade` section (SQL); an empty one means \"nothing to undo\"",
         .file.display()

@@ -2,9 +2,11 @@
 //!
 //! `sql` steps pick their dialect variant, go through minijinja when the
 //! revision opts in (`template = true`), and are split into statements.
-//! Portable operations are refused for now with an error that says what to
-//! write instead. The online runner and the offline script both call
-//! [`render_steps`], so the two cannot drift apart.
+//! Portable operations are parsed and rendered by [`super::ops`] against a
+//! schema model (the definitions known before each step); a revision
+//! without a downgrade section gets its upgrade's inverse. The online
+//! runner and the offline script both call [`render_revision`], so the two
+//! cannot drift apart.
 //!
 //! Template scope (design §5.4): `dialect` (`sqlite`, `postgresql`,
 //! `mysql`), `lane`, `revision` (the id) and `vars` (a map: `{{ vars.schema
@@ -17,8 +19,9 @@ use std::fmt;
 
 use minijinja::{context, Environment, UndefinedBehavior};
 
+use super::ops::{self, OpContext, Operation, Problem, Rendered, SchemaModel, Taint};
 use super::{split_statements, Dialect, Error};
-use crate::revision::{Revision, Step, StepKind};
+use crate::revision::{FileFormat, Revision, Step, StepKind};
 
 /// Which list of steps is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,36 +48,286 @@ impl fmt::Display for Direction {
     }
 }
 
-/// Every statement of `rev`'s steps in `direction`, in order.
+/// A revision's statements in one direction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RenderedSteps {
+    /// Statements, in order, without trailing `;`.
+    pub statements: Vec<String>,
+    /// A SQLite table rebuild is among them: run
+    /// [`ops::render::FOREIGN_KEYS_OFF`] before the revision's transaction
+    /// and [`ops::render::FOREIGN_KEYS_ON`] after it, and fail the revision
+    /// if a `PRAGMA foreign_key_check` statement returns rows.
+    pub foreign_keys_off: bool,
+}
+
+/// Every statement of `rev`'s steps in `direction`, in order, knowing no
+/// table definitions (see [`render_revision`]).
 ///
 /// # Errors
-/// [`Error::NoDowngrade`] when downgrading a revision without a downgrade
-/// section, and the errors of [`render_step`].
+/// As [`render_revision`].
 pub fn render_steps(
     rev: &Revision,
     direction: Direction,
     dialect: Dialect,
     vars: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, Error> {
-    let steps = match direction {
-        Direction::Upgrade => &rev.upgrade,
-        Direction::Downgrade => rev.downgrade.as_ref().ok_or_else(|| Error::NoDowngrade {
-            revision: rev.id.clone(),
-            file: rev.path.clone(),
-        })?,
+    Ok(render_revision(rev, direction, dialect, vars, &SchemaModel::new())?.statements)
+}
+
+/// Every statement of `rev`'s steps in `direction`. `before` is the schema
+/// before `rev`'s upgrade (from [`replay_schema`] over its ancestors, or
+/// introspected): SQLite rebuilds, MySQL `MODIFY COLUMN` and derived
+/// downgrades read table definitions from it. A revision without a
+/// downgrade section gets the inverse of its upgrade, steps in reverse
+/// order.
+///
+/// # Errors
+/// [`Error::InvalidOperation`], [`Error::CannotRender`],
+/// [`Error::UnsupportedOperation`] (data-lane operations),
+/// [`Error::Template`]; for a downgrade without steps,
+/// [`Error::NotInvertible`] (TOML) or [`Error::NoDowngrade`] (SQL format).
+pub fn render_revision(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+    vars: &BTreeMap<String, String>,
+    before: &SchemaModel,
+) -> Result<RenderedSteps, Error> {
+    let mut model = before.clone();
+    let mut out = RenderedSteps::default();
+    let mut push = |r: Rendered| {
+        out.statements.extend(r.statements);
+        out.foreign_keys_off |= r.foreign_keys_off;
     };
-    let mut out = Vec::new();
-    for (index, step) in steps.iter().enumerate() {
-        out.extend(render_step(step, index + 1, direction, rev, dialect, vars)?);
+    match direction {
+        Direction::Upgrade => {
+            for (index, step) in rev.upgrade.iter().enumerate() {
+                let site = Site::new(rev, direction, index + 1, step.line, dialect);
+                push(render_in(step, &site, rev, vars, &mut model)?);
+            }
+        }
+        Direction::Downgrade => {
+            // Rendered against the schema after the upgrade.
+            for (index, step) in rev.upgrade.iter().enumerate() {
+                let site = Site::new(rev, Direction::Upgrade, index + 1, step.line, dialect);
+                apply_step(step, &site, &mut model)?;
+            }
+            match &rev.downgrade {
+                Some(steps) => {
+                    for (index, step) in steps.iter().enumerate() {
+                        let site = Site::new(rev, direction, index + 1, step.line, dialect);
+                        push(render_in(step, &site, rev, vars, &mut model)?);
+                    }
+                }
+                None => {
+                    for (index, (line, op)) in
+                        derive_downgrade(rev, before, dialect)?.iter().enumerate()
+                    {
+                        let site = Site::new(rev, direction, index + 1, *line, dialect);
+                        let ctx = OpContext {
+                            schema: &model,
+                            transactional: rev.transactional,
+                        };
+                        push(
+                            ops::render(op, dialect, &ctx)
+                                .map_err(|p| site.cannot(op.name(), p))?,
+                        );
+                        model.apply(op);
+                    }
+                }
+            }
+        }
     }
     Ok(out)
 }
 
-/// The statements of one step. `number` is the step's 1-based position in
-/// its list (for error messages).
+/// The inverse of `rev`'s upgrade as operations in run order, each with
+/// the line of the upgrade step it undoes.
+fn derive_downgrade(
+    rev: &Revision,
+    before: &SchemaModel,
+    dialect: Dialect,
+) -> Result<Vec<(usize, Operation)>, Error> {
+    let mut model = before.clone();
+    let mut inverse: Vec<(usize, Vec<Operation>)> = Vec::new();
+    for (index, step) in rev.upgrade.iter().enumerate() {
+        let site = Site::new(rev, Direction::Upgrade, index + 1, step.line, dialect);
+        let not_invertible = |op: &str, reason: String| match rev.format {
+            FileFormat::Sql => Error::NoDowngrade {
+                revision: rev.id.clone(),
+                file: rev.path.clone(),
+            },
+            FileFormat::Toml => Error::NotInvertible {
+                op: op.to_string(),
+                revision: rev.id.clone(),
+                file: rev.path.clone(),
+                step: index + 1,
+                line: step.line,
+                reason,
+            },
+        };
+        let op = match &step.kind {
+            StepKind::Sql(_) => {
+                return Err(not_invertible(
+                    "sql",
+                    "is raw SQL, which has no derivable inverse".to_string(),
+                ))
+            }
+            StepKind::Operation { op, fields } => site.parse(op, fields)?,
+        };
+        let undo =
+            ops::invert(&op, &model).map_err(|p| not_invertible(op.name(), p.to_string()))?;
+        model.apply(&op);
+        inverse.push((step.line, undo));
+    }
+    Ok(inverse
+        .into_iter()
+        .rev()
+        .flat_map(|(line, ops)| ops.into_iter().map(move |op| (line, op)))
+        .collect())
+}
+
+/// The schema after replaying the upgrade steps of `revs` (in upgrade
+/// order): what [`render_revision`] needs as `before` offline. Raw `sql`
+/// steps are read as [`SchemaModel::apply_sql`] describes.
 ///
 /// # Errors
-/// [`Error::UnsupportedOperation`] for portable operations,
+/// [`Error::InvalidOperation`] for an operation that does not parse, and
+/// [`Error::UnsupportedOperation`] for data-lane operations.
+pub fn replay_schema(revs: &[&Revision], dialect: Dialect) -> Result<SchemaModel, Error> {
+    let mut model = SchemaModel::new();
+    for rev in revs {
+        for (index, step) in rev.upgrade.iter().enumerate() {
+            let site = Site::new(rev, Direction::Upgrade, index + 1, step.line, dialect);
+            apply_step(step, &site, &mut model)?;
+        }
+    }
+    Ok(model)
+}
+
+/// Records `step`'s effect on `model` without rendering it.
+fn apply_step(step: &Step, site: &Site<'_>, model: &mut SchemaModel) -> Result<(), Error> {
+    match &step.kind {
+        StepKind::Sql(sql) => {
+            model.apply_sql(sql.text_for(site.dialect), site.dialect, &site.taint())
+        }
+        StepKind::Operation { op, fields } => model.apply(&site.parse(op, fields)?),
+    }
+    Ok(())
+}
+
+/// Renders `step` against `model` and records its effect.
+fn render_in(
+    step: &Step,
+    site: &Site<'_>,
+    rev: &Revision,
+    vars: &BTreeMap<String, String>,
+    model: &mut SchemaModel,
+) -> Result<Rendered, Error> {
+    match &step.kind {
+        StepKind::Sql(_) => {
+            let statements = render_step(step, site.step, site.direction, rev, site.dialect, vars)?;
+            apply_step(step, site, model)?;
+            Ok(Rendered {
+                statements,
+                foreign_keys_off: false,
+            })
+        }
+        StepKind::Operation { op, fields } => {
+            let op = site.parse(op, fields)?;
+            let ctx = OpContext {
+                schema: model,
+                transactional: rev.transactional,
+            };
+            let rendered =
+                ops::render(&op, site.dialect, &ctx).map_err(|p| site.cannot(op.name(), p))?;
+            model.apply(&op);
+            Ok(rendered)
+        }
+    }
+}
+
+/// Where a step is, for errors.
+struct Site<'a> {
+    rev: &'a Revision,
+    direction: Direction,
+    step: usize,
+    line: usize,
+    dialect: Dialect,
+}
+
+impl<'a> Site<'a> {
+    fn new(
+        rev: &'a Revision,
+        direction: Direction,
+        step: usize,
+        line: usize,
+        dialect: Dialect,
+    ) -> Self {
+        Site {
+            rev,
+            direction,
+            step,
+            line,
+            dialect,
+        }
+    }
+
+    fn parse(&self, op: &str, fields: &toml::Table) -> Result<Operation, Error> {
+        if DATA_OPS.contains(&op) {
+            return Err(Error::UnsupportedOperation {
+                op: op.to_string(),
+                revision: self.rev.id.clone(),
+                file: self.rev.path.clone(),
+                direction: self.direction,
+                step: self.step,
+                line: self.line,
+                dialect: self.dialect,
+            });
+        }
+        ops::parse_operation(op, fields).map_err(|problem| Error::InvalidOperation {
+            op: op.to_string(),
+            revision: self.rev.id.clone(),
+            file: self.rev.path.clone(),
+            direction: self.direction,
+            step: self.step,
+            line: self.line,
+            problem: Box::new(problem),
+        })
+    }
+
+    fn cannot(&self, op: &str, problem: Problem) -> Error {
+        Error::CannotRender {
+            op: op.to_string(),
+            revision: self.rev.id.clone(),
+            file: self.rev.path.clone(),
+            direction: self.direction,
+            step: self.step,
+            line: self.line,
+            dialect: self.dialect,
+            problem: Box::new(problem),
+        }
+    }
+
+    fn taint(&self) -> Taint {
+        Taint {
+            revision: self.rev.id.clone(),
+            file: self.rev.path.clone(),
+            step: self.step,
+            line: self.line,
+        }
+    }
+}
+
+/// Data-lane operations (design §5.2), not implemented yet.
+const DATA_OPS: &[&str] = &["update", "copy_rows", "transform", "load"];
+
+/// The statements of one step, knowing no table definitions. `number` is
+/// the step's 1-based position in its list (for error messages).
+///
+/// # Errors
+/// [`Error::InvalidOperation`] and [`Error::CannotRender`] for operations,
+/// [`Error::UnsupportedOperation`] for data-lane operations,
 /// [`Error::Template`] when a templated step fails to render.
 pub fn render_step(
     step: &Step,
@@ -103,15 +356,11 @@ pub fn render_step(
                 Ok(split_statements(text, dialect))
             }
         }
-        StepKind::Operation { op, .. } => Err(Error::UnsupportedOperation {
-            op: op.clone(),
-            revision: rev.id.clone(),
-            file: rev.path.clone(),
-            direction,
-            step: number,
-            line: step.line,
-            dialect,
-        }),
+        StepKind::Operation { .. } => {
+            let site = Site::new(rev, direction, number, step.line, dialect);
+            let mut model = SchemaModel::new();
+            Ok(render_in(step, &site, rev, vars, &mut model)?.statements)
+        }
     }
 }
 
@@ -291,11 +540,11 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn operations_are_refused_with_a_hint() {
+    fn data_operations_are_refused_with_a_hint() {
         let op = Step {
             line: 14,
             kind: StepKind::Operation {
-                op: "create_table".into(),
+                op: "update".into(),
                 fields: toml::Table::new(),
             },
         };
@@ -305,19 +554,31 @@ pub(crate) mod tests {
             .to_string();
         assert_eq!(
             e,
-            "revision a1 (migrations/schema/a1_x.toml), downgrade step 2 (line 14): operation `create_table` is not supported yet on mysql (portable operations come in a later release); use an `op = \"sql\"` step with the SQL for now"
+            "revision a1 (migrations/schema/a1_x.toml), downgrade step 2 (line 14): operation `update` is not supported yet on mysql (portable operations come in a later release); use an `op = \"sql\"` step with the SQL for now"
         );
     }
 
     #[test]
-    fn missing_downgrade_is_an_error() {
-        let r = rev("a1", &[], vec![], None);
+    fn missing_downgrade_of_raw_sql_is_an_error() {
+        let r = rev("a1", &[], vec![sql(3, "SELECT 1")], None);
         let e = render_steps(&r, Direction::Downgrade, Dialect::Sqlite, &no_vars())
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("revision a1 (migrations/schema/a1_x.toml) has no downgrade steps"),
+            e.starts_with("revision a1 (migrations/schema/a1_x.toml) has no [[downgrade]] steps and its downgrade cannot be derived: upgrade step 1 (line 3, `sql`) is raw SQL"),
             "{e}"
+        );
+        let mut r = r;
+        r.format = FileFormat::Sql;
+        let e = render_steps(&r, Direction::Downgrade, Dialect::Sqlite, &no_vars())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no downgrade steps"), "{e}");
+        r.upgrade.clear();
+        assert!(
+            render_steps(&r, Direction::Downgrade, Dialect::Sqlite, &no_vars())
+                .unwrap()
+                .is_empty()
         );
     }
 }

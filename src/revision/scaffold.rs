@@ -444,7 +444,16 @@ mod tests {
                 StepKind::Operation { op, .. } => op.clone(),
             })
             .collect();
-        assert_eq!(ops, ["sql", "create_table", "add_column", "create_index"]);
+        assert_eq!(
+            ops,
+            [
+                "sql",
+                "create_table",
+                "add_column",
+                "alter_column",
+                "create_index"
+            ]
+        );
         assert_eq!(rev.downgrade.map(|d| d.len()), Some(1));
     }
 

@@ -23,9 +23,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::script::{revision_script, version_statements, Bookkeeping, VersionChange};
+use super::script::{revision_script_in, version_statements, Bookkeeping, VersionChange};
+use crate::dialect::ops::render::{FOREIGN_KEYS_OFF, FOREIGN_KEYS_ON};
+use crate::dialect::ops::SchemaModel;
 use crate::dialect::versions::{At, VersionTables, OFFLINE_APPLIED_BY};
-use crate::dialect::{self, Dialect, Direction};
+use crate::dialect::{self, replay_schema, Dialect, Direction};
 use crate::graph::{self, Applied, Graph};
 use crate::revision::Revision;
 
@@ -140,7 +142,7 @@ pub fn upgrade_script(graph: &Graph, opts: &ScriptOptions, range: &str) -> Resul
     let applied = start_applied(graph, from)?;
     let plan = graph.plan_upgrade(&applied, to)?;
     let steps: Vec<ScriptStep<'_>> = plan.into_iter().map(ScriptStep::Upgrade).collect();
-    render_script(&steps, opts, applied.is_empty())
+    render_script_in(&steps, opts, applied.is_empty(), Some(graph))
 }
 
 /// The script of `downgrade --sql FROM:TO`.
@@ -153,7 +155,7 @@ pub fn downgrade_script(graph: &Graph, opts: &ScriptOptions, range: &str) -> Res
     let applied = start_applied(graph, Some(from))?;
     let plan = graph.plan_downgrade(&applied, to)?;
     let steps: Vec<ScriptStep<'_>> = plan.into_iter().map(ScriptStep::Downgrade).collect();
-    render_script(&steps, opts, applied.is_empty())
+    render_script_in(&steps, opts, applied.is_empty(), Some(graph))
 }
 
 /// The script of `stamp --sql [FROM:]REV…`. Every target must have the same
@@ -194,7 +196,7 @@ pub fn stamp_script(
         remove: plan.remove,
         add: plan.add,
     }];
-    render_script(&steps, opts, applied.is_empty())
+    render_script_in(&steps, opts, applied.is_empty(), Some(graph))
 }
 
 fn ids(revs: &[&Revision]) -> Vec<String> {
@@ -245,6 +247,20 @@ struct Unit {
     transactional: bool,
     statements: Vec<String>,
     revision: Option<(String, PathBuf)>,
+    foreign_keys_off: bool,
+}
+
+/// [`render_script_in`] without a graph: operations are rendered knowing no
+/// table definitions.
+///
+/// # Errors
+/// As [`render_script_in`].
+pub fn render_script(
+    steps: &[ScriptStep<'_>],
+    opts: &ScriptOptions,
+    from_base: bool,
+) -> Result<String, Error> {
+    render_script_in(steps, opts, from_base, None)
 }
 
 /// Renders `steps` as a SQL script for `opts.dialect`. `from_base`: the
@@ -256,10 +272,18 @@ struct Unit {
 /// Rendering errors (a downgrade through a revision without downgrade
 /// steps, unsupported operations, templates), and a non-transactional
 /// revision in an `atomic` script on PostgreSQL or SQLite.
-pub fn render_script(
+///
+/// With `graph`, each revision's operations are rendered against the
+/// schema replayed from its ancestors' upgrade steps
+/// ([`dialect::replay_schema`]): SQLite rebuilds, MySQL `MODIFY COLUMN`
+/// and derived downgrades need it. A revision with a SQLite rebuild gets
+/// `PRAGMA foreign_keys=OFF` before its `BEGIN` and `=ON` after its
+/// `COMMIT` (SQLite ignores the pragma inside a transaction).
+pub fn render_script_in(
     steps: &[ScriptStep<'_>],
     opts: &ScriptOptions,
     from_base: bool,
+    graph: Option<&Graph>,
 ) -> Result<String, Error> {
     if steps.is_empty() {
         return Ok(String::new());
@@ -273,7 +297,7 @@ pub fn render_script(
     };
     let units = steps
         .iter()
-        .map(|step| unit(step, opts, &book))
+        .map(|step| unit(step, opts, &book, graph))
         .collect::<Result<Vec<Unit>, Error>>()?;
     let wraps = opts.dialect.transactional_ddl();
     if opts.atomic && wraps {
@@ -290,11 +314,19 @@ pub fn render_script(
         }
     }
     let mut script = Script::default();
+    let any_fk_off = units.iter().any(|u| u.foreign_keys_off);
     if opts.atomic && wraps {
+        if any_fk_off {
+            script.statement(FOREIGN_KEYS_OFF);
+        }
         script.statement("BEGIN");
     }
     for (index, unit) in units.iter().enumerate() {
         let own_transaction = wraps && !opts.atomic && unit.transactional;
+        let fk_off = unit.foreign_keys_off && !opts.atomic;
+        if fk_off {
+            script.statement(FOREIGN_KEYS_OFF);
+        }
         if own_transaction {
             script.statement("BEGIN");
         }
@@ -310,17 +342,43 @@ pub fn render_script(
         if own_transaction {
             script.statement("COMMIT");
         }
+        if fk_off {
+            script.statement(FOREIGN_KEYS_ON);
+        }
     }
     if opts.atomic && wraps {
         script.statement("COMMIT");
+        if any_fk_off {
+            script.statement(FOREIGN_KEYS_ON);
+        }
     }
     Ok(script.text)
+}
+
+/// The schema before `rev`'s upgrade: its ancestors' upgrades replayed.
+fn schema_before(
+    rev: &Revision,
+    graph: Option<&Graph>,
+    dialect: Dialect,
+) -> Result<SchemaModel, Error> {
+    let Some(graph) = graph else {
+        return Ok(SchemaModel::new());
+    };
+    let closure = graph.closure(&[rev.id.as_str()])?;
+    let ancestors: Vec<&Revision> = closure
+        .ids()
+        .iter()
+        .filter(|id| **id != rev.id)
+        .filter_map(|id| graph.get(id))
+        .collect();
+    Ok(replay_schema(&ancestors, dialect)?)
 }
 
 fn unit(
     step: &ScriptStep<'_>,
     opts: &ScriptOptions,
     book: &Bookkeeping<'_>,
+    graph: Option<&Graph>,
 ) -> Result<Unit, Error> {
     let (rev, direction) = match step {
         ScriptStep::Upgrade(rev) => (*rev, Direction::Upgrade),
@@ -347,10 +405,12 @@ fn unit(
                 transactional: true,
                 statements,
                 revision: None,
+                foreign_keys_off: false,
             });
         }
     };
-    let script = revision_script(rev, direction, opts.dialect, &opts.vars, book)?;
+    let before = schema_before(rev, graph, opts.dialect)?;
+    let script = revision_script_in(rev, direction, opts.dialect, &opts.vars, book, &before)?;
     let mut statements = script.statements;
     statements.extend(script.version_statements);
     Ok(Unit {
@@ -358,6 +418,7 @@ fn unit(
         transactional: script.transactional,
         statements,
         revision: Some((rev.id.clone(), rev.path.clone())),
+        foreign_keys_off: script.foreign_keys_off,
     })
 }
 
@@ -750,9 +811,9 @@ COMMIT;
         let e = render_script(&steps, &opts(Dialect::Sqlite, false), false)
             .unwrap_err()
             .to_string();
-        assert!(
-            e.starts_with("revision a1 (migrations/schema/a1_x.toml) has no downgrade steps"),
-            "{e}"
+        assert_eq!(
+            e,
+            "revision a1 (migrations/schema/a1_x.toml) has no [[downgrade]] steps and its downgrade cannot be derived: upgrade step 1 (line 10, `sql`) is raw SQL, which has no derivable inverse; add [[downgrade]] steps (an empty `[[downgrade]]` list is written `downgrade = []`)"
         );
     }
 

@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::dialect::ops::SchemaModel;
 use crate::dialect::versions::{
     At, LogAction, LogEntry, Outcome, VersionRow, VersionState, VersionTables,
 };
-use crate::dialect::{self, render_steps, Dialect, Direction};
+use crate::dialect::{self, render_revision, Dialect, Direction};
 use crate::revision::Revision;
 
 /// What happens to a revision's `_versions` row.
@@ -52,6 +53,11 @@ pub struct RevisionScript {
     pub transactional: bool,
     /// The step statements, in order, without trailing `;`.
     pub statements: Vec<String>,
+    /// SQLite rebuilds are among the statements: run
+    /// [`dialect::ops::render::FOREIGN_KEYS_OFF`] before the transaction
+    /// and [`dialect::ops::render::FOREIGN_KEYS_ON`] after it, and fail the
+    /// revision (roll back) if a `PRAGMA foreign_key_check` returns rows.
+    pub foreign_keys_off: bool,
     /// The `_versions` INSERT/DELETE and the `_versions_log` INSERT.
     pub version_statements: Vec<String>,
 }
@@ -113,11 +119,13 @@ pub fn version_statements(
     vec![first, book.tables.insert_log(&log)]
 }
 
-/// `rev`'s statements for `direction` on `dialect`, with its bookkeeping.
+/// `rev`'s statements for `direction` on `dialect`, with its bookkeeping,
+/// knowing no table definitions: operations that need one (SQLite
+/// rebuilds, MySQL MODIFY, derived inverses of drops) fail. Prefer
+/// [`revision_script_in`].
 ///
 /// # Errors
-/// The rendering errors of [`render_steps`]: no downgrade section, an
-/// unsupported operation, a template error.
+/// As [`revision_script_in`].
 pub fn revision_script(
     rev: &Revision,
     direction: Direction,
@@ -125,7 +133,26 @@ pub fn revision_script(
     vars: &BTreeMap<String, String>,
     book: &Bookkeeping<'_>,
 ) -> Result<RevisionScript, dialect::Error> {
-    let statements = render_steps(rev, direction, dialect, vars)?;
+    revision_script_in(rev, direction, dialect, vars, book, &SchemaModel::new())
+}
+
+/// `rev`'s statements for `direction` on `dialect`, with its bookkeeping.
+/// `before` is the schema before `rev`'s upgrade, e.g.
+/// [`dialect::replay_schema`] over `graph.closure(&[&rev.id])` minus `rev`.
+///
+/// # Errors
+/// The rendering errors of [`render_revision`]: an invalid or
+/// unrenderable operation, a downgrade that cannot be derived, a template
+/// error.
+pub fn revision_script_in(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+    vars: &BTreeMap<String, String>,
+    book: &Bookkeeping<'_>,
+    before: &SchemaModel,
+) -> Result<RevisionScript, dialect::Error> {
+    let rendered = render_revision(rev, direction, dialect, vars, before)?;
     let (comment, change) = match direction {
         Direction::Upgrade => (upgrade_comment(rev), VersionChange::Upgrade),
         Direction::Downgrade => (downgrade_comment(rev), VersionChange::Downgrade),
@@ -134,7 +161,8 @@ pub fn revision_script(
         id: rev.id.clone(),
         comment,
         transactional: rev.transactional,
-        statements,
+        statements: rendered.statements,
+        foreign_keys_off: rendered.foreign_keys_off,
         version_statements: version_statements(rev, change, book),
     })
 }
