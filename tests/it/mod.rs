@@ -5,5 +5,6 @@ mod example;
 mod init;
 mod listings;
 mod offline;
+mod oracle;
 mod revision;
 mod servers;
