@@ -11,6 +11,9 @@
 //!   merge graph (Alembic's exact formats, alembic-semantics §9);
 //! - `it::offline`: `upgrade --sql` / `downgrade --sql` scripts per dialect
 //!   (design §9, alembic-semantics §8);
+//! - `it::oracle`: every case recorded from real Alembic 1.20.1
+//!   (`tests/oracle/fixtures/`) replayed and compared, with named exceptions
+//!   for retort's deliberate differences;
 //! - `it::errors`: parse and validation errors, Alembic's error texts, exit
 //!   codes;
 //! - `it::example`: the example project at the repository root;

@@ -326,6 +326,29 @@ pub enum Error {
         /// Upper end as given (`heads` when empty).
         end: String,
     },
+    /// A history range whose revisions reach the upper end only through
+    /// `depends_on` of revisions outside the range (Alembic crashes with an
+    /// AssertionError). Alembic's range wording, with its own hint.
+    #[error(
+        "Requested range {start}:{end} does not refer to ancestor/descendant revisions \
+         along the same branch"
+    )]
+    RangeThroughDependency {
+        /// Lower end as given (`base` when empty).
+        start: String,
+        /// Upper end as given (`heads` when empty).
+        end: String,
+    },
+    /// The start of an offline range that names no revision (`LABEL@base`;
+    /// Alembic crashes with an AttributeError).
+    #[error(
+        "The start of an offline range must be one revision or 'base'; '{start}' names no \
+         revision"
+    )]
+    StartNotARevision {
+        /// The start as given.
+        start: String,
+    },
     /// A range endpoint `current` without the applied set.
     #[error("The range endpoint 'current' needs the database")]
     CurrentNeedsDatabase,
@@ -376,6 +399,20 @@ fn paths_list(paths: &[PathBuf]) -> String {
 }
 
 impl Error {
+    /// The multiple-heads error as a command reports it: Alembic's
+    /// `_catch_revision_errors(end=destination)` names the whole destination
+    /// argument (`head-1`, `LABEL@head+1`), not just the symbol that had
+    /// several heads. Other errors are unchanged.
+    pub(super) fn with_head_argument(self, destination: &str) -> Error {
+        match self {
+            Error::MultipleHeads { heads, .. } => Error::MultipleHeads {
+                argument: destination.to_string(),
+                heads,
+            },
+            other => other,
+        }
+    }
+
     /// A line telling the user what to run next, if there is something.
     pub fn hint(&self) -> Option<String> {
         let text = match self {
@@ -481,6 +518,14 @@ impl Error {
             }
             Error::RangeNotAncestor { .. } => {
                 "put the older revision first; `retort history` shows the order".to_string()
+            }
+            Error::RangeThroughDependency { start, .. } => format!(
+                "revisions above {start} reach the heads only through depends_on; list \
+                 `retort history` without -r, or a range along one branch"
+            ),
+            Error::StartNotARevision { .. } => {
+                "start the range at the revision the database is at, or at base (`base:TO`)"
+                    .to_string()
             }
             Error::CurrentNeedsDatabase => "configure the database URL (--url)".to_string(),
             Error::NotAHead { .. } => {

@@ -115,6 +115,24 @@ pub struct StampPlan<'g> {
     pub remove: Vec<&'g Revision>,
     /// Revisions whose rows are inserted, in upgrade order.
     pub add: Vec<&'g Revision>,
+    /// The same change as Alembic's steps, in Alembic's order: one per
+    /// destination that is not already a current head (a new branch, or
+    /// the heads of its lineage collapsed into it), and for `base` one per
+    /// head removed. The rows of all steps together are `remove` / `add`.
+    pub steps: Vec<StampStep<'g>>,
+}
+
+/// One step of a stamp, printed `stamp_revision <from> -> <to>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StampStep<'g> {
+    /// The current heads this step replaces (empty: a new branch).
+    pub from: Vec<String>,
+    /// The destination (`None`: base, the heads are removed).
+    pub to: Option<String>,
+    /// Rows this step deletes, in downgrade order.
+    pub remove: Vec<&'g Revision>,
+    /// Rows this step inserts, in upgrade order.
+    pub add: Vec<&'g Revision>,
 }
 
 /// Derived structure of one revision; every relation is an index into

@@ -5,7 +5,7 @@
 //! applied set.
 
 use super::target::{parse_relative, Pos};
-use super::{Applied, Error, Graph, Range, StampPlan, Unlocated};
+use super::{Applied, Error, Graph, Range, StampPlan, StampStep, Unlocated};
 use crate::revision::Revision;
 
 /// One end of a history range after `current` is replaced.
@@ -203,6 +203,12 @@ impl Graph {
     /// As [`Graph::resolve_start`].
     pub fn start_state(&self, from: &str) -> Result<Applied, Error> {
         match self.get_revision(from)? {
+            // Alembic accepts only the literal `base` here; `LABEL@base`
+            // (or an empty id) crashes it, and "the branch is not applied"
+            // says nothing about the rest of the database.
+            None if from != "base" => Err(Error::StartNotARevision {
+                start: from.to_string(),
+            }),
             None => Ok(Applied::default()),
             Some(i) => Ok(self.closure_of(&[i])),
         }
@@ -293,7 +299,9 @@ impl Graph {
     pub fn plan_upgrade(&self, applied: &Applied, target: &str) -> Result<Vec<&Revision>, Error> {
         let mask = self.applied_mask(applied);
         let current = self.tips(&mask);
-        let targets = self.upgrade_targets(&current, target, true)?;
+        let targets = self
+            .upgrade_targets(&current, target, true)
+            .map_err(|e| e.with_head_argument(target))?;
         self.check_overlap(&targets)?;
         let required = self.ancestors_mask(&targets, true);
         let set: Vec<usize> = (0..self.nodes.len())
@@ -318,7 +326,9 @@ impl Graph {
             let id = &self.revisions[i].id;
             applied.ids().iter().position(|a| a == id).unwrap_or(0)
         };
-        let (branch, target_rev) = self.downgrade_target(&current, &rank, target)?;
+        let (branch, target_rev) = self
+            .downgrade_target(&current, &rank, target)
+            .map_err(|e| e.with_head_argument(target))?;
         let mut roots: Vec<usize> = match target_rev {
             None => self.bases.clone(),
             Some(t) => self.nodes[t].next.clone(),
@@ -368,6 +378,8 @@ impl Graph {
         let heads = self.tips(&mask);
         let mut removed = vec![false; n];
         let mut added: Vec<usize> = Vec::new();
+        // Alembic's StampSteps: (heads replaced, destination).
+        let mut moves: Vec<(Vec<usize>, Option<usize>)> = Vec::new();
         let base = ["base".to_string()];
         let targets = if targets.is_empty() {
             &base[..]
@@ -378,7 +390,10 @@ impl Graph {
             let filtered = self.stamp_lineage_heads(&heads, target)?;
             let dests = self.stamp_dests(target)?;
             if dests.is_empty() {
-                filtered.iter().for_each(|&h| removed[h] = true);
+                for &h in &filtered {
+                    removed[h] = true;
+                    moves.push((vec![h], None));
+                }
                 continue;
             }
             for d in dests {
@@ -393,10 +408,38 @@ impl Graph {
                 let above = self.descendants_mask(&[d], true);
                 if filtered.iter().any(|&h| below[h] || above[h]) {
                     filtered.iter().for_each(|&h| removed[h] = true);
+                    moves.push((filtered.clone(), Some(d)));
+                } else {
+                    moves.push((Vec::new(), Some(d)));
                 }
             }
         }
         self.check_overlap(&added)?;
+        // The rows each step changes: the applied set after a step is what
+        // the heads not yet replaced and the destinations so far imply.
+        let mut rows = mask.clone();
+        let mut gone = vec![false; n];
+        let mut reached: Vec<usize> = Vec::new();
+        let mut steps = Vec::with_capacity(moves.len());
+        for (from, to) in moves {
+            from.iter().for_each(|&h| gone[h] = true);
+            reached.extend(to);
+            let mut live: Vec<usize> = heads.iter().copied().filter(|&h| !gone[h]).collect();
+            live.extend(reached.iter().copied());
+            let next = self.ancestors_mask(&live, true);
+            let remove: Vec<usize> = (0..n).filter(|&i| rows[i] && !next[i]).collect();
+            let add: Vec<usize> = (0..n).filter(|&i| next[i] && !rows[i]).collect();
+            let remove = self.sort_top_down(&remove, &heads);
+            let mut add = self.sort_top_down(&add, &reached);
+            add.reverse();
+            steps.push(StampStep {
+                from: self.ids_of(&from),
+                to: to.map(|d| self.id_of(d)),
+                remove: self.revs(remove),
+                add: self.revs(add),
+            });
+            rows = next;
+        }
         let kept: Vec<usize> = heads.iter().copied().filter(|&h| !removed[h]).collect();
         let keep = self.ancestors_mask(&kept, true);
         let new = self.ancestors_mask(&added, true);
@@ -408,6 +451,7 @@ impl Graph {
         Ok(StampPlan {
             remove: self.revs(remove),
             add: self.revs(add),
+            steps,
         })
     }
 
@@ -457,7 +501,17 @@ impl Graph {
     ///
     /// # Errors
     /// Range errors with Alembic's wording; `current` without `applied`.
-    pub fn history<'a>(
+    pub fn history(
+        &self,
+        range: Option<&Range>,
+        applied: Option<&Applied>,
+    ) -> Result<Vec<&Revision>, Error> {
+        let end = range.and_then(|r| r.end.as_deref());
+        self.history_inner(range, applied)
+            .map_err(|e| e.with_head_argument(end.unwrap_or("heads")))
+    }
+
+    fn history_inner<'a>(
         &self,
         range: Option<&'a Range>,
         applied: Option<&Applied>,
@@ -497,16 +551,21 @@ impl Graph {
         }
         self.check_overlap(&targets)?;
         let required = self.ancestors_mask(&targets, true);
+        let not_ancestor = || Error::RangeNotAncestor {
+            start: start.unwrap_or("base").to_string(),
+            end: end.unwrap_or("heads").to_string(),
+        };
         let current = match &lower {
             End::Revs(list) => list.clone(),
-            End::Spec(l) => self.history_lower(l, &upper)?,
+            End::Spec(l) => self.history_lower(l, &upper)?.ok_or_else(not_ancestor)?,
         };
         if current.iter().any(|&c| !required[c]) {
-            return Err(Error::RangeNotAncestor {
-                start: start.unwrap_or("base").to_string(),
-                end: end.unwrap_or("heads").to_string(),
-            });
+            return Err(not_ancestor());
         }
+        // Alembic collects the lower end's ancestors with `check=True`, so
+        // two lower revisions of one lineage (`-1:` walking down from
+        // several heads) are refused like overlapping targets.
+        self.check_overlap(&current)?;
         let below = self.ancestors_mask(&current, true);
         let mut needs: Vec<bool> = required.iter().zip(&below).map(|(r, b)| *r && !b).collect();
         current.iter().for_each(|&c| needs[c] = true);
@@ -515,6 +574,16 @@ impl Graph {
             needs.iter_mut().zip(above).for_each(|(n, a)| *n &= a);
         }
         let set: Vec<usize> = (0..self.nodes.len()).filter(|&i| needs[i]).collect();
+        if !self.covers(&set, &targets) {
+            // Some listed revisions are reachable from the upper end only
+            // through `depends_on` of revisions the range leaves out
+            // (`x1:` below a head that depends on x2). Alembic's sort
+            // cannot reach them and fails with an AssertionError.
+            return Err(Error::RangeThroughDependency {
+                start: start.unwrap_or("base").to_string(),
+                end: end.unwrap_or("heads").to_string(),
+            });
+        }
         Ok(self.revs(self.sort_top_down(&set, &targets)))
     }
 
@@ -532,20 +601,27 @@ impl Graph {
 
     /// History's lower end: `get_revisions`, except that `-N` running off
     /// the graph counts down from the upper end and stops at base (Alembic's
-    /// special case), and reaching base exactly means base.
-    fn history_lower(&self, lower: &str, upper: &End<'_>) -> Result<Vec<usize>, Error> {
+    /// special case). `None` when a `-N` walk from a head reached base
+    /// exactly: Alembic then finds `base` outside the required set and
+    /// reports the range as not ancestor/descendant.
+    fn history_lower(&self, lower: &str, upper: &End<'_>) -> Result<Option<Vec<usize>>, Error> {
         let found = self.get_revisions(lower)?;
         if found.first() != Some(&None) {
-            return Ok(found
-                .into_iter()
-                .filter_map(|p| match p {
-                    Some(Pos::Rev(i)) => Some(i),
-                    _ => None,
-                })
-                .collect());
+            if found.contains(&Some(Pos::Base)) {
+                return Ok(None);
+            }
+            return Ok(Some(
+                found
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        Some(Pos::Rev(i)) => Some(i),
+                        _ => None,
+                    })
+                    .collect(),
+            ));
         }
         let Some(rel) = parse_relative(lower) else {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         };
         let start = match upper {
             End::Revs(list) => list.first().map(|&i| Pos::Rev(i)),
@@ -555,8 +631,8 @@ impl Graph {
             },
         };
         match self.walk(start, rel.count, false, None, false)? {
-            Some(Pos::Rev(i)) => Ok(vec![i]),
-            _ => Ok(Vec::new()),
+            Some(Pos::Rev(i)) => Ok(Some(vec![i])),
+            _ => Ok(Some(Vec::new())),
         }
     }
 

@@ -36,6 +36,25 @@ impl Graph {
         }
     }
 
+    /// Whether every member of `set` lies below (or is) one of `heads`
+    /// inside the set, i.e. whether Alembic's sort, walking down from the
+    /// heads through normalized down revisions that are still to do,
+    /// reaches all of it. Alembic asserts this and crashes otherwise.
+    pub(super) fn covers(&self, set: &[usize], heads: &[usize]) -> bool {
+        let mut in_set = vec![false; self.nodes.len()];
+        set.iter().for_each(|&i| in_set[i] = true);
+        let mut reached = vec![false; self.nodes.len()];
+        let mut stack: Vec<usize> = heads.iter().copied().filter(|&h| in_set[h]).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut reached[i], true) {
+                continue;
+            }
+            let parents = self.nodes[i].norm_down.iter().copied();
+            stack.extend(parents.filter(|&p| in_set[p] && !reached[p]));
+        }
+        set.iter().all(|&i| reached[i])
+    }
+
     /// Whether the set is convex and covered by the open heads.
     fn fast_sort_applies(&self, in_set: &[bool], members: &[usize], open: &[usize]) -> bool {
         let n = self.nodes.len();

@@ -289,10 +289,15 @@ fn chain_history() {
         hist(&g, "-9:", &[]),
         Ok(v(&["aa04", "aa03", "aa02", "aa01"]))
     );
-    // Reaching base exactly is base (Alembic reports a bogus range error).
+    // Reaching base exactly: Alembic finds `base` outside the revisions
+    // the heads need and reports the range (oracle: depends_on_head `-2:`).
     assert_eq!(
-        hist(&g, "-4:", &[]),
-        Ok(v(&["aa04", "aa03", "aa02", "aa01"]))
+        hist(&g, "-4:", &[]).map_err(|e| e.to_string()),
+        Err(
+            "Requested range -4:heads does not refer to ancestor/descendant revisions along \
+             the same branch"
+                .to_string()
+        )
     );
     assert_eq!(
         hist(&g, "current:", &["aa01", "aa02"]),
@@ -877,10 +882,27 @@ fn prefixes_cover_labels() {
     assert_eq!(g.expand_dependency("fe00").unwrap(), "fe00aa");
 }
 
+/// Alembic crashes (AssertionError in its sort) when the revisions of a
+/// range reach the upper end only through `depends_on` of revisions the
+/// range leaves out: `x1:` where y1 (outside x1's descendants) depends on
+/// x2. retort refuses with the range message and its own hint.
 #[test]
-fn history_from_a_base_with_dependencies_does_not_crash() {
+fn history_from_a_base_with_dependencies_is_a_clear_error() {
     let g = effective_head();
-    assert_eq!(hist(&g, "x1:", &[]), Ok(v(&["x2", "x1"])));
+    let range = Range::parse("x1:").unwrap();
+    let err = g.history(Some(&range), None).unwrap_err();
+    assert!(
+        matches!(err, Error::RangeThroughDependency { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Requested range x1:heads does not refer to ancestor/descendant revisions along the \
+         same branch"
+    );
+    assert!(err.hint().unwrap_or_default().contains("depends_on"));
+    // A range that stays below the dependent head is fine.
+    assert_eq!(hist(&g, "x1:x2", &[]), Ok(v(&["x2", "x1"])));
 }
 
 #[test]
@@ -890,4 +912,119 @@ fn hints_name_commands() {
     assert!(err.hint().unwrap_or_default().contains("retort heads"));
     let err = Range::parse("x").unwrap_err();
     assert!(err.hint().unwrap_or_default().contains("retort history"));
+}
+
+// ----- found by the Alembic oracle (tests/it/oracle.rs) ------------------
+
+/// Alembic's `_catch_revision_errors(end=destination)` names the whole
+/// destination in the multiple-heads message (`head-1`, `heads+1`), and for
+/// history the range's upper end, whichever side had several heads.
+#[test]
+fn multiple_heads_message_names_the_destination() {
+    let g = two_heads();
+    let argument = |e: Error| match e {
+        Error::MultipleHeads { argument, .. } => argument,
+        other => panic!("{other:?}"),
+    };
+    let up = |t: &str| argument(g.plan_upgrade(&applied(&[]), t).unwrap_err());
+    assert_eq!(up("head"), "head");
+    assert_eq!(up("head-1"), "head-1");
+    assert_eq!(up("head+1"), "head+1");
+    assert_eq!(up("heads-1"), "heads-1");
+    let down = |t: &str| {
+        argument(
+            g.plan_downgrade(&applied(&["a", "b", "c1"]), t)
+                .unwrap_err(),
+        )
+    };
+    assert_eq!(down("head-1"), "head-1");
+    let hist_arg = |r: &str| {
+        let range = Range::parse(r).unwrap();
+        argument(g.history(Some(&range), None).unwrap_err())
+    };
+    assert_eq!(hist_arg(":head"), "head");
+    assert_eq!(hist_arg("head:"), "heads");
+    // The start of an offline range keeps its own argument.
+    assert_eq!(argument(g.start_state("heads").unwrap_err()), "heads");
+}
+
+/// `history -r -N:` walks down from every real head; Alembic checks the
+/// results like the targets (`check=True`): two of one lineage overlap, and
+/// a walk that lands on `base` is outside the range.
+#[test]
+fn history_relative_lower_from_several_heads() {
+    let g = two_bases();
+    assert_eq!(
+        hist(&g, "-1:", &[]),
+        Err("Requested revision b2 overlaps with other requested revisions a2".to_string())
+    );
+    assert_eq!(
+        hist(&g, "-2:", &[]),
+        Ok(v(&["a3", "b3", "b2", "b1", "a2", "a1"]))
+    );
+    let g = effective_head();
+    assert_eq!(hist(&g, "-1:", &[]), Ok(v(&["y2", "y1"])));
+    assert_eq!(
+        hist(&g, "-2:", &[]),
+        Err(
+            "Requested range -2:heads does not refer to ancestor/descendant revisions along \
+             the same branch"
+                .to_string()
+        )
+    );
+}
+
+/// Alembic accepts only the literal `base` (or a revision) as the start of
+/// an offline range; `LABEL@base` crashes it (AttributeError).
+#[test]
+fn offline_start_must_name_a_revision() {
+    let g = two_bases();
+    assert!(g.start_state("base").unwrap().is_empty());
+    assert_eq!(g.start_state("a2").unwrap().ids(), v(&["a1", "a2"]));
+    let err = g.start_state("alpha@base").unwrap_err();
+    assert!(matches!(err, Error::StartNotARevision { .. }), "{err:?}");
+    assert!(err.to_string().contains("'alpha@base'"));
+}
+
+/// `stamp` reports Alembic's steps: one per destination that is not already
+/// current, one per removed head for `base`, none for `base` on an empty
+/// database.
+#[test]
+fn stamp_steps_follow_alembic() {
+    let g = two_heads();
+    let steps = |at: &[&str], targets: &[&str]| -> Vec<(Vec<String>, Option<String>)> {
+        g.plan_stamp(&applied(at), &v(targets))
+            .unwrap()
+            .steps
+            .into_iter()
+            .map(|s| (s.from, s.to))
+            .collect()
+    };
+    let to = |s: &str| Some(s.to_string());
+    assert_eq!(steps(&[], &["base"]), vec![]);
+    assert_eq!(
+        steps(&[], &["heads"]),
+        vec![(v(&[]), to("d1")), (v(&[]), to("d2"))]
+    );
+    assert_eq!(
+        steps(&[], &["d2", "d1"]),
+        vec![(v(&[]), to("d2")), (v(&[]), to("d1"))]
+    );
+    let all = ["a", "b", "c1", "c2", "d1", "d2"];
+    assert_eq!(
+        steps(&all, &["base"]),
+        vec![(v(&["d1"]), None), (v(&["d2"]), None)]
+    );
+    assert_eq!(steps(&all, &["d1"]), vec![]);
+    assert_eq!(
+        steps(&["a", "b", "c1"], &["d1"]),
+        vec![(v(&["c1"]), to("d1"))]
+    );
+    // The steps' rows add up to the plan's.
+    let plan = g
+        .plan_stamp(&applied(&["a", "b", "c1"]), &v(&["d2"]))
+        .unwrap();
+    let added: Vec<&Revision> = plan.steps.iter().flat_map(|s| s.add.clone()).collect();
+    assert_eq!(names(added), names(plan.add.clone()));
+    assert_eq!(names(plan.add), v(&["c2", "d2"]));
 }

@@ -181,26 +181,19 @@ pub fn stamp_script(
     }
     let applied = start_applied(graph, start.flatten())?;
     let plan = graph.plan_stamp(&applied, &revs)?;
-    let from = ids(&graph.current_heads(&applied));
-    let mut after: Vec<String> = applied
-        .ids()
-        .iter()
-        .filter(|id| !plan.remove.iter().any(|r| &r.id == *id))
-        .cloned()
+    // One `stamp_revision` step per Alembic step (per destination; per
+    // head for `base`); nothing when every target is already current.
+    let steps: Vec<ScriptStep<'_>> = plan
+        .steps
+        .into_iter()
+        .map(|step| ScriptStep::Stamp {
+            from: step.from,
+            to: step.to.into_iter().collect(),
+            remove: step.remove,
+            add: step.add,
+        })
         .collect();
-    after.extend(plan.add.iter().map(|r| r.id.clone()));
-    let to = ids(&graph.current_heads(&Applied::from_ordered(after)));
-    let steps = [ScriptStep::Stamp {
-        from,
-        to,
-        remove: plan.remove,
-        add: plan.add,
-    }];
     render_script_in(&steps, opts, applied.is_empty(), Some(graph))
-}
-
-fn ids(revs: &[&Revision]) -> Vec<String> {
-    revs.iter().map(|r| r.id.clone()).collect()
 }
 
 /// `[FROM:]TO` → (FROM, TO). An empty FROM (`:TO`) counts as none.

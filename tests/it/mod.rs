@@ -7,6 +7,7 @@ mod init;
 mod listings;
 mod lock;
 mod offline;
+mod oracle;
 mod revision;
 mod roundtrip;
 mod servers;
