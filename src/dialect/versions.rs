@@ -51,6 +51,17 @@ impl VersionState {
             VersionState::Failed => "failed",
         }
     }
+
+    /// The state stored as `text`, if it is one.
+    pub fn from_name(text: &str) -> Option<VersionState> {
+        [
+            VersionState::Applied,
+            VersionState::Running,
+            VersionState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }
 
 /// The action of a `_versions_log` row.
@@ -133,6 +144,47 @@ pub struct VersionRow<'a> {
     pub error: Option<&'a str>,
     /// Who applied it (user@host, or [`OFFLINE_APPLIED_BY`]).
     pub applied_by: &'a str,
+    /// The normalised file text (see [`crate::revision::checksum::normalise`]),
+    /// kept so that a changed file can be shown as a diff; `None` leaves the
+    /// column out of the INSERT (offline scripts stay readable).
+    pub source: Option<&'a str>,
+}
+
+/// A change to an existing `_versions` row.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RowChange<'a> {
+    /// The statement journal moved on or stopped: new state, progress JSON
+    /// and error text (`None` clears it).
+    Progress {
+        /// `running` or `failed`.
+        state: VersionState,
+        /// `{"direction": …, "statement": <next index>}`.
+        progress: &'a serde_json::Value,
+        /// The database's message of a failure.
+        error: Option<&'a str>,
+    },
+    /// `amend`: the file's new checksum and content.
+    Content {
+        /// SHA-256 hex of the normalised file.
+        checksum: &'a str,
+        /// The normalised file text.
+        source: Option<&'a str>,
+    },
+    /// A journaled revision completed (or was resolved as applied): state
+    /// `applied`, progress and error cleared.
+    Finished {
+        /// SHA-256 hex of the normalised file.
+        checksum: &'a str,
+        /// The normalised file text.
+        source: Option<&'a str>,
+        /// When it completed.
+        at: At,
+        /// How long it took.
+        execution_ms: Option<i64>,
+        /// Who completed it.
+        applied_by: &'a str,
+    },
 }
 
 /// A `_versions_log` row to insert (`tool_version` is [`TOOL_VERSION`]).
@@ -273,6 +325,7 @@ impl VersionTables {
             .col(self.column("progress", Kind::Json, false))
             .col(self.column("error", Kind::Text, false))
             .col(self.column("applied_by", Kind::Short(KEY_LEN), true))
+            .col(self.column("source", Kind::Text, false))
             .to_owned();
         self.render_create(&stmt)
     }
@@ -323,37 +376,144 @@ impl VersionTables {
         stmt.render(self.dialect)
     }
 
-    /// `INSERT INTO <name> (…) VALUES (…)` for `row`, values inlined.
+    /// `INSERT INTO <name> (…) VALUES (…)` for `row`, values inlined. The
+    /// `source` column is listed only when the row carries a source.
     pub fn insert_version(&self, row: &VersionRow<'_>) -> String {
+        let mut columns = vec![
+            "version",
+            "lane",
+            "state",
+            "checksum",
+            "message",
+            "applied_at",
+            "execution_ms",
+            "progress",
+            "error",
+            "applied_by",
+        ];
+        let mut values = vec![
+            Expr::val(row.version),
+            Expr::val(row.lane),
+            Expr::val(row.state.as_str()),
+            Expr::val(row.checksum),
+            Expr::val(row.message),
+            self.at(row.applied_at),
+            Expr::val(row.execution_ms),
+            Expr::val(row.progress.map(|p| p.to_string())),
+            Expr::val(row.error),
+            Expr::val(row.applied_by),
+        ];
+        if let Some(source) = row.source {
+            columns.push("source");
+            values.push(Expr::val(source));
+        }
         let mut stmt = Query::insert();
-        stmt.into_table(self.name.clone())
-            .columns([
-                "version",
-                "lane",
-                "state",
-                "checksum",
-                "message",
-                "applied_at",
-                "execution_ms",
-                "progress",
-                "error",
-                "applied_by",
-            ])
-            // Column and value counts match by construction, so the only
-            // panic of `values_panic` cannot happen (the tests run it).
-            .values_panic([
-                Expr::val(row.version),
-                Expr::val(row.lane),
-                Expr::val(row.state.as_str()),
-                Expr::val(row.checksum),
-                Expr::val(row.message),
-                self.at(row.applied_at),
-                Expr::val(row.execution_ms),
-                Expr::val(row.progress.map(|p| p.to_string())),
-                Expr::val(row.error),
-                Expr::val(row.applied_by),
-            ]);
+        stmt.into_table(self.name.clone()).columns(columns);
+        // Column and value counts match by construction, so the only
+        // panic of `values_panic` cannot happen (the tests run it).
+        stmt.values_panic(values);
         self.render_query(&stmt)
+    }
+
+    /// `UPDATE <name> SET … WHERE version = '…'` for `change`, values
+    /// inlined: the statement journal's state changes, `amend` and
+    /// `resolve`.
+    pub fn update_version(&self, version: &str, change: &RowChange<'_>) -> String {
+        let mut stmt = Query::update();
+        stmt.table(self.name.clone());
+        match change {
+            RowChange::Progress {
+                state,
+                progress,
+                error,
+            } => {
+                stmt.value("state", state.as_str())
+                    .value("progress", Expr::val(progress.to_string()))
+                    .value("error", Expr::val(*error));
+            }
+            RowChange::Content { checksum, source } => {
+                stmt.value("checksum", *checksum)
+                    .value("source", Expr::val(*source));
+            }
+            RowChange::Finished {
+                checksum,
+                source,
+                at,
+                execution_ms,
+                applied_by,
+            } => {
+                stmt.value("state", VersionState::Applied.as_str())
+                    .value("checksum", *checksum)
+                    .value("source", Expr::val(*source))
+                    .value("applied_at", self.at(*at))
+                    .value("execution_ms", Expr::val(*execution_ms))
+                    .value("progress", Expr::val(None::<String>))
+                    .value("error", Expr::val(None::<String>))
+                    .value("applied_by", *applied_by);
+            }
+        }
+        stmt.and_where(Expr::col("version").eq(version));
+        self.render_query(&stmt)
+    }
+
+    /// `DELETE FROM <name>`: every row (`stamp --purge`).
+    pub fn delete_all_versions(&self) -> String {
+        let stmt = Query::delete().from_table(self.name.clone()).to_owned();
+        self.render_query(&stmt)
+    }
+
+    /// The table name quoted for this dialect (the config admits plain
+    /// identifiers only, so quoting never needs escaping).
+    fn quoted(&self, name: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite | Dialect::Postgres => format!("\"{name}\""),
+            Dialect::Mysql => format!("`{name}`"),
+        }
+    }
+
+    /// The query that reads every row (without `source`), oldest first:
+    /// `version, lane, state, checksum, progress (as text), error`. Ties of
+    /// `applied_at` fall back to insertion order on SQLite (rowid) and the
+    /// id elsewhere.
+    pub fn select_versions(&self) -> String {
+        let (progress, tiebreak) = match self.dialect {
+            Dialect::Sqlite => ("progress", "rowid"),
+            Dialect::Postgres => ("progress::text", "version"),
+            Dialect::Mysql => ("CAST(progress AS CHAR)", "version"),
+        };
+        format!(
+            "SELECT version, lane, state, checksum, {progress}, error FROM {} ORDER BY applied_at, {tiebreak}",
+            self.quoted(&self.name)
+        )
+    }
+
+    /// The query for one row's `source`, with one bind parameter (the id).
+    pub fn select_source(&self) -> String {
+        format!(
+            "SELECT source FROM {} WHERE version = {}",
+            self.quoted(&self.name),
+            self.placeholder()
+        )
+    }
+
+    /// The query telling whether the version table exists (one bind
+    /// parameter: the table name; returns one integer count).
+    pub fn table_exists(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1".to_string()
+            }
+            Dialect::Postgres => "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1".to_string(),
+            Dialect::Mysql => "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".to_string(),
+        }
+    }
+
+    fn placeholder(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "?1",
+            Dialect::Postgres => "$1",
+            Dialect::Mysql => "?",
+        }
     }
 
     /// `DELETE FROM <name> WHERE version = '…'`.
@@ -415,7 +575,11 @@ macro_rules! impl_query_to_string {
     )*};
 }
 
-impl_query_to_string!(sea_query::InsertStatement, sea_query::DeleteStatement);
+impl_query_to_string!(
+    sea_query::InsertStatement,
+    sea_query::DeleteStatement,
+    sea_query::UpdateStatement
+);
 
 #[cfg(test)]
 mod tests {
@@ -486,6 +650,7 @@ mod tests {
             progress: None,
             error: None,
             applied_by: OFFLINE_APPLIED_BY,
+            source: None,
         }
     }
 

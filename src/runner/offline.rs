@@ -270,6 +270,7 @@ pub fn render_script(
         applied_by: OFFLINE_APPLIED_BY,
         at: At::Now,
         duration_ms: None,
+        source: None,
     };
     let units = steps
         .iter()

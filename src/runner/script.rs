@@ -39,6 +39,8 @@ pub struct Bookkeeping<'a> {
     pub at: At,
     /// How long the revision took, when known (online).
     pub duration_ms: Option<i64>,
+    /// The normalised file text to record (online), `None` offline.
+    pub source: Option<&'a str>,
 }
 
 /// One revision, rendered for one direction.
@@ -93,6 +95,7 @@ pub fn version_statements(
         progress: None,
         error: None,
         applied_by: book.applied_by,
+        source: book.source,
     };
     let (first, action) = match change {
         VersionChange::Upgrade => (book.tables.insert_version(&row), LogAction::Upgrade),
