@@ -121,6 +121,20 @@ pub enum At {
     Value(DateTime<Utc>),
 }
 
+/// How long something took, as stored in `execution_ms` / `duration_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elapsed {
+    /// Not known (offline scripts): NULL.
+    Unknown,
+    /// Measured by retort.
+    Ms(i64),
+    /// Measured by the database from the start of the current transaction
+    /// to the statement (PostgreSQL: `clock_timestamp() - now()`), for a
+    /// revision sent in one round trip, where retort cannot know the time
+    /// before the row is written. NULL on other dialects.
+    SinceTransactionStart,
+}
+
 /// A `_versions` row to insert.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionRow<'a> {
@@ -137,7 +151,7 @@ pub struct VersionRow<'a> {
     /// When it was applied.
     pub applied_at: At,
     /// How long it took, when known.
-    pub execution_ms: Option<i64>,
+    pub execution_ms: Elapsed,
     /// Progress JSON of a running row.
     pub progress: Option<&'a serde_json::Value>,
     /// The last error of a failed row.
@@ -181,7 +195,7 @@ pub enum RowChange<'a> {
         /// When it completed.
         at: At,
         /// How long it took.
-        execution_ms: Option<i64>,
+        execution_ms: Elapsed,
         /// Who completed it.
         applied_by: &'a str,
     },
@@ -199,7 +213,7 @@ pub struct LogEntry<'a> {
     /// Lane name.
     pub lane: &'a str,
     /// How long it took, when known.
-    pub duration_ms: Option<i64>,
+    pub duration_ms: Elapsed,
     /// Success or failure.
     pub outcome: Outcome,
     /// Error text of a failure.
@@ -372,6 +386,19 @@ impl VersionTables {
         }
     }
 
+    fn elapsed(&self, elapsed: Elapsed) -> Expr {
+        match (elapsed, self.dialect) {
+            (Elapsed::Ms(ms), _) => Expr::val(ms),
+            (Elapsed::SinceTransactionStart, Dialect::Postgres) => {
+                Expr::cust("CAST(EXTRACT(EPOCH FROM clock_timestamp() - now()) * 1000 AS bigint)")
+            }
+            (Elapsed::Unknown, _)
+            | (Elapsed::SinceTransactionStart, Dialect::Sqlite | Dialect::Mysql) => {
+                Expr::val(None::<i64>)
+            }
+        }
+    }
+
     fn render_query(&self, stmt: &impl QueryToString) -> String {
         stmt.render(self.dialect)
     }
@@ -398,7 +425,7 @@ impl VersionTables {
             Expr::val(row.checksum),
             Expr::val(row.message),
             self.at(row.applied_at),
-            Expr::val(row.execution_ms),
+            self.elapsed(row.execution_ms),
             Expr::val(row.progress.map(|p| p.to_string())),
             Expr::val(row.error),
             Expr::val(row.applied_by),
@@ -446,7 +473,7 @@ impl VersionTables {
                     .value("checksum", *checksum)
                     .value("source", Expr::val(*source))
                     .value("applied_at", self.at(*at))
-                    .value("execution_ms", Expr::val(*execution_ms))
+                    .value("execution_ms", self.elapsed(*execution_ms))
                     .value("progress", Expr::val(None::<String>))
                     .value("error", Expr::val(None::<String>))
                     .value("applied_by", *applied_by);
@@ -491,6 +518,15 @@ impl VersionTables {
     pub fn select_source(&self) -> String {
         format!(
             "SELECT source FROM {} WHERE version = {}",
+            self.quoted(&self.name),
+            self.placeholder()
+        )
+    }
+
+    /// The query for one row's `state`, with one bind parameter (the id).
+    pub fn select_state(&self) -> String {
+        format!(
+            "SELECT state FROM {} WHERE version = {}",
             self.quoted(&self.name),
             self.placeholder()
         )
@@ -546,7 +582,7 @@ impl VersionTables {
                 Expr::val(entry.action.as_str()),
                 Expr::val(entry.version),
                 Expr::val(entry.lane),
-                Expr::val(entry.duration_ms),
+                self.elapsed(entry.duration_ms),
                 Expr::val(entry.outcome.as_str()),
                 Expr::val(entry.error),
                 Expr::val(entry.applied_by),
@@ -646,7 +682,7 @@ mod tests {
             checksum: "abc",
             message: r#"it's a \ "test""#,
             applied_at: At::Now,
-            execution_ms: None,
+            execution_ms: Elapsed::Unknown,
             progress: None,
             error: None,
             applied_by: OFFLINE_APPLIED_BY,
@@ -680,7 +716,7 @@ mod tests {
         let row = VersionRow {
             state: VersionState::Failed,
             applied_at: At::Value(at),
-            execution_ms: Some(42),
+            execution_ms: Elapsed::Ms(42),
             progress: Some(&progress),
             error: Some("boom"),
             message: "m",
@@ -724,7 +760,7 @@ mod tests {
             action: LogAction::Upgrade,
             version: "ae1027a6acf0",
             lane: "schema",
-            duration_ms: None,
+            duration_ms: Elapsed::Unknown,
             outcome: Outcome::Ok,
             error: None,
             applied_by: OFFLINE_APPLIED_BY,
@@ -745,7 +781,7 @@ mod tests {
         let failed = LogEntry {
             action: LogAction::Resolve,
             outcome: Outcome::Failed,
-            duration_ms: Some(7),
+            duration_ms: Elapsed::Ms(7),
             error: Some("x"),
             ..entry
         };

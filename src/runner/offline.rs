@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::script::{revision_script, version_statements, Bookkeeping, VersionChange};
-use crate::dialect::versions::{At, VersionTables, OFFLINE_APPLIED_BY};
+use crate::dialect::versions::{At, Elapsed, VersionTables, OFFLINE_APPLIED_BY};
 use crate::dialect::{self, Dialect, Direction};
 use crate::graph::{self, Applied, Graph};
 use crate::revision::Revision;
@@ -269,7 +269,7 @@ pub fn render_script(
         tables: &tables,
         applied_by: OFFLINE_APPLIED_BY,
         at: At::Now,
-        duration_ms: None,
+        duration_ms: Elapsed::Unknown,
         source: None,
     };
     let units = steps

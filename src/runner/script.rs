@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::dialect::versions::{
-    At, LogAction, LogEntry, Outcome, VersionRow, VersionState, VersionTables,
+    At, Elapsed, LogAction, LogEntry, Outcome, VersionRow, VersionState, VersionTables,
 };
 use crate::dialect::{self, render_steps, Dialect, Direction};
 use crate::revision::Revision;
@@ -38,7 +38,7 @@ pub struct Bookkeeping<'a> {
     /// When: [`At::Now`] offline, the real instant online.
     pub at: At,
     /// How long the revision took, when known (online).
-    pub duration_ms: Option<i64>,
+    pub duration_ms: Elapsed,
     /// The normalised file text to record (online), `None` offline.
     pub source: Option<&'a str>,
 }

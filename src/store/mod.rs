@@ -414,6 +414,39 @@ impl Db {
         })
     }
 
+    /// The stored state of `version`'s row (`None`: no row).
+    ///
+    /// # Errors
+    /// [`Error::Query`].
+    pub async fn read_state(
+        &mut self,
+        tables: &VersionTables,
+        version: &str,
+    ) -> Result<Option<String>, Error> {
+        let sql = tables.select_state();
+        let id = version.to_string();
+        macro_rules! state {
+            ($c:expr) => {
+                sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&mut *$c)
+                    .await
+            };
+        }
+        let found = match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => state!(c),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => state!(c),
+            #[cfg(feature = "mysql")]
+            Db::Mysql(c) => state!(c),
+        };
+        found.map_err(|source| Error::Query {
+            what: format!("reading the state of {version}"),
+            source,
+        })
+    }
+
     /// Closes the connection cleanly (errors while closing are ignored: the
     /// server drops the session either way).
     pub async fn close(self) {
