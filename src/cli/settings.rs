@@ -496,6 +496,7 @@ mod tests {
                     end: None
                 }),
                 verbose: true,
+                indicate_current: false,
                 format: OutputFormat::Text,
             }
         );
