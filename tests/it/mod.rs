@@ -4,6 +4,7 @@ mod errors;
 mod example;
 mod init;
 mod listings;
+mod live_runner;
 mod offline;
 mod revision;
 mod servers;
