@@ -105,7 +105,7 @@ pub enum Error {
     Interrupted {
         /// What went wrong.
         #[source]
-        source: store::Error,
+        source: Box<store::Error>,
         /// What was applied before.
         report: RunReport,
     },

@@ -651,7 +651,7 @@ impl<'p> Migrator<'p> {
         let started = Instant::now();
         let recorded_source = (direction == Direction::Upgrade).then_some(source);
         let interrupted = |source| Error::Interrupted {
-            source,
+            source: Box::new(source),
             report: report.clone(),
         };
         match db.dialect() {
@@ -845,7 +845,7 @@ impl<'p> Migrator<'p> {
         let started = Instant::now();
         let statements = render_steps(rev, direction, db.dialect(), &self.vars)?;
         let interrupted = |source| Error::Interrupted {
-            source,
+            source: Box::new(source),
             report: report.clone(),
         };
         let first = step.resume.unwrap_or(0);

@@ -15,15 +15,15 @@ use crate::support::{Project, Run};
 /// A backend under test: its URL and a way to query it.
 enum Backend {
     Sqlite,
-    Server(TestDb),
+    Server(Box<TestDb>),
 }
 
 impl Backend {
     /// Every backend available here.
     fn all() -> Vec<Backend> {
         let mut all = vec![Backend::Sqlite];
-        all.extend(servers::postgres().map(Backend::Server));
-        all.extend(servers::mysql().map(Backend::Server));
+        all.extend(servers::postgres().map(|db| Backend::Server(Box::new(db))));
+        all.extend(servers::mysql().map(|db| Backend::Server(Box::new(db))));
         all
     }
 
@@ -358,7 +358,7 @@ fn failing_revision_reports_and_leaves_state_consistent() {
 #[test]
 fn mysql_failed_row_blocks_until_resolved() {
     let Some(db) = servers::mysql() else { return };
-    let b = Backend::Server(db);
+    let b = Backend::Server(Box::new(db));
     let p = failing();
     b.retort(&p, &["upgrade", "head"]).code(1);
     let blocked = b.retort(&p, &["downgrade", "base"]);
