@@ -17,6 +17,9 @@
 //! - `it::errors`: parse and validation errors, Alembic's error texts, exit
 //!   codes;
 //! - `it::example`: the example project at the repository root;
+//! - `it::live_runner`: the live runner on SQLite, PostgreSQL and MariaDB:
+//!   round trips, current/check/history -i, stamp, checksums and amend,
+//!   failing revisions, the MySQL journal and resolve, --atomic;
 //! - `it::servers`: the database servers CI provides are reachable;
 //! - `it::roundtrip`, `it::failure`, `it::lock`: the live runner on SQLite,
 //!   PostgreSQL and MariaDB (each scenario once per backend through

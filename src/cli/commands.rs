@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::config::{Config, Overrides, TransactionMode};
-use crate::graph::{Graph, Range};
+use crate::graph::{Applied, Graph, Range};
 use crate::project::Project;
 use crate::runner::offline::{self, ScriptOptions};
+use crate::runner::online::{DbState, Migrator, Resolution};
 
 use super::args::OutputFormat;
 use super::error::Error;
@@ -52,9 +53,44 @@ fn run_on_project(action: &Action, project: &Project, printer: &Printer) -> anyh
         Action::History {
             range,
             verbose,
+            indicate_current,
             format,
-        } => history(graph, range.as_ref(), *verbose, *format, printer),
+        } => {
+            let needs_db = *indicate_current
+                || range
+                    .as_ref()
+                    .is_some_and(super::settings::mentions_current);
+            let applied = if needs_db {
+                Some(live::state(project, printer)?.applied())
+            } else {
+                None
+            };
+            history(
+                graph,
+                range.as_ref(),
+                applied.as_ref(),
+                *verbose,
+                *format,
+                printer,
+            )
+        }
+        Action::Show { rev, format } if rev == "current" => {
+            let applied = live::state(project, printer)?.applied();
+            let views = RevisionView::many(graph, &graph.current_heads(&applied));
+            print_listing(&views, *format, view::format_show, printer)
+        }
         Action::Show { rev, format } => show(graph, rev, *format, printer),
+        Action::Upgrade { target, atomic } => live::upgrade(project, target, *atomic, printer),
+        Action::Downgrade { target, atomic } => live::downgrade(project, target, *atomic, printer),
+        Action::Stamp { revisions, purge } => live::stamp(project, revisions, *purge, printer),
+        Action::Current {
+            verbose,
+            check_heads,
+            format,
+        } => live::current(project, *verbose, *check_heads, *format, printer),
+        Action::Check { format } => live::check(project, *format, printer),
+        Action::Amend { rev } => live::amend(project, rev, printer),
+        Action::Resolve { rev, applied } => live::resolve(project, rev, *applied, printer),
         Action::UpgradeSql { range, atomic } => {
             let script = offline::upgrade_script(graph, &script_options(project, *atomic)?, range)?;
             Ok(printer.result(&script)?)
@@ -137,12 +173,23 @@ fn branches(
 fn history(
     graph: &Graph,
     range: Option<&Range>,
+    applied: Option<&Applied>,
     verbose: bool,
     format: OutputFormat,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let revisions = graph.history(range, None)?;
-    let views = RevisionView::many(graph, &revisions);
+    let revisions = graph.history(range, applied)?;
+    let mut views = RevisionView::many(graph, &revisions);
+    if let Some(applied) = applied {
+        let current: Vec<String> = graph
+            .current_heads(applied)
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        for view in &mut views {
+            view.current = current.contains(&view.revision);
+        }
+    }
     print_listing(
         &views,
         format,
@@ -195,6 +242,187 @@ pub fn init_line(path: &Path, is_dir: bool) -> String {
         format!("Creating directory {} ...  done", path.display())
     } else {
         generating_line(path)
+    }
+}
+
+/// The commands that talk to the database: each builds a [`Migrator`],
+/// makes one call on a small tokio runtime and prints the report.
+mod live {
+    use super::*;
+    use crate::runner::online::CheckReport;
+
+    fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+    }
+
+    fn migrator(project: &Project, atomic: bool) -> anyhow::Result<Migrator<'_>> {
+        Ok(Migrator::new(project)?.atomic(atomic))
+    }
+
+    /// The version table as it is; warns about rows that need attention.
+    pub(super) fn state(project: &Project, printer: &Printer) -> anyhow::Result<DbState> {
+        let migrator = migrator(project, false)?;
+        let state = runtime()?.block_on(migrator.state())?;
+        for row in state.unknown(&project.graph) {
+            printer.warn(&format!(
+                "revision {} is recorded but no revision file defines it",
+                row.version
+            ));
+        }
+        for row in state.unfinished() {
+            printer.warn(&format!(
+                "revision {} is {}{}",
+                row.version,
+                row.state.as_str(),
+                row.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+        Ok(state)
+    }
+
+    pub(super) fn upgrade(
+        project: &Project,
+        target: &str,
+        atomic: bool,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        let migrator = migrator(project, atomic)?;
+        let mut progress = printer.progress();
+        runtime()?.block_on(migrator.upgrade(target, &mut progress))?;
+        Ok(())
+    }
+
+    pub(super) fn downgrade(
+        project: &Project,
+        target: &str,
+        atomic: bool,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        let migrator = migrator(project, atomic)?;
+        let mut progress = printer.progress();
+        runtime()?.block_on(migrator.downgrade(target, &mut progress))?;
+        Ok(())
+    }
+
+    pub(super) fn stamp(
+        project: &Project,
+        revisions: &[String],
+        purge: bool,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        let migrator = migrator(project, false)?;
+        let mut progress = printer.progress();
+        runtime()?.block_on(migrator.stamp(revisions, purge, &mut progress))?;
+        Ok(())
+    }
+
+    pub(super) fn current(
+        project: &Project,
+        verbose: bool,
+        check_heads: bool,
+        format: OutputFormat,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        let graph = &project.graph;
+        let state = state(project, printer)?;
+        let applied = state.applied();
+        let heads = graph.current_heads(&applied);
+        let views = RevisionView::many(graph, &heads);
+        let url = migrator(project, false)?.url().redacted();
+        print_listing(
+            &views,
+            format,
+            |v| view::format_current(v, verbose, &url),
+            printer,
+        )?;
+        if check_heads {
+            let mut db: Vec<&str> = heads.iter().map(|r| r.id.as_str()).collect();
+            let mut all: Vec<String> = graph.heads().iter().map(|r| r.id.clone()).collect();
+            db.sort_unstable();
+            all.sort_unstable();
+            if db != all {
+                return Err(Error::NotOnHeads {
+                    current: db.iter().map(|s| s.to_string()).collect(),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn check(
+        project: &Project,
+        format: OutputFormat,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        let migrator = migrator(project, false)?;
+        let report: CheckReport = runtime()?.block_on(migrator.check())?;
+        match format {
+            OutputFormat::Json => {
+                let mut text = serde_json::to_string_pretty(&report)?;
+                text.push('\n');
+                printer.result(&text)?;
+            }
+            OutputFormat::Text if report.at_head => {
+                printer.result(&format!(
+                    "Database is at head: {}\n",
+                    report.current.join(", ")
+                ))?;
+            }
+            OutputFormat::Text => {}
+        }
+        if report.at_head {
+            Ok(())
+        } else {
+            Err(Error::NotAtHead {
+                pending: report.pending,
+                unfinished: report.unfinished,
+            }
+            .into())
+        }
+    }
+
+    pub(super) fn amend(project: &Project, rev: &str, printer: &Printer) -> anyhow::Result<()> {
+        let migrator = migrator(project, false)?;
+        let report = runtime()?.block_on(migrator.amend(rev))?;
+        let short = |c: &str| c.chars().take(12).collect::<String>();
+        let line = if report.changed {
+            format!(
+                "Amended {}: checksum {} -> {}",
+                report.revision,
+                short(&report.old_checksum),
+                short(&report.new_checksum)
+            )
+        } else {
+            format!(
+                "{} matches its recorded checksum; nothing to amend",
+                report.revision
+            )
+        };
+        Ok(printer.info(&line)?)
+    }
+
+    pub(super) fn resolve(
+        project: &Project,
+        rev: &str,
+        applied: bool,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        let migrator = migrator(project, false)?;
+        let resolution = if applied {
+            Resolution::Applied
+        } else {
+            Resolution::Reverted
+        };
+        runtime()?.block_on(migrator.resolve(rev, resolution))?;
+        let how = if applied { "applied" } else { "reverted" };
+        Ok(printer.info(&format!("Resolved {rev} as {how}"))?)
     }
 }
 

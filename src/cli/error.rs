@@ -7,10 +7,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The command needs a database connection, and the live runner is not
-    /// implemented yet.
-    #[error("`retort {command}` needs a database connection, and the live runner is not implemented yet")]
-    NeedsDatabase {
+    /// A command form that is not implemented yet (`--dry-run`).
+    #[error("`retort {command}` is not implemented yet")]
+    NotImplemented {
         /// The command as the user typed it (`upgrade`, `history -i`, …).
         command: String,
         /// Whether an offline `--sql` form of the same command exists.
@@ -37,6 +36,20 @@ pub enum Error {
     /// `--sql` needs a dialect, which comes from the database URL.
     #[error("--sql renders SQL for the dialect of the database URL, and no URL is configured")]
     NoUrlForSql,
+    /// `current --check-heads` (Alembic's wording).
+    #[error("Database is not on all head revisions")]
+    NotOnHeads {
+        /// The database's heads.
+        current: Vec<String>,
+    },
+    /// `check` found the database behind.
+    #[error("the database is not at head: {}", describe_check(.pending, .unfinished))]
+    NotAtHead {
+        /// What `upgrade head` would run.
+        pending: Vec<String>,
+        /// Revisions left running or failed.
+        unfinished: Vec<String>,
+    },
     /// The top-level `--format json` given to a command that prints no listing.
     #[error("--format {format} applies to current, history, heads, branches, show and check, not to `{command}`")]
     FormatNotApplicable {
@@ -51,7 +64,7 @@ impl Error {
     /// A line telling the user what to run next, if there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::NeedsDatabase {
+            Error::NotImplemented {
                 command,
                 offline_alternative,
             } => offline_alternative.then(|| {
@@ -71,9 +84,31 @@ impl Error {
                 "pass --url (e.g. --url sqlite://app.db), set DATABASE_URL, or set [database] url in alembic.toml"
                     .to_string(),
             ),
+            Error::NotOnHeads { .. } => Some("`retort upgrade heads` applies the missing revisions".to_string()),
+            Error::NotAtHead { unfinished, .. } if !unfinished.is_empty() => Some(format!(
+                "settle {} first: fix the file and run `retort upgrade`, or `retort resolve {} --applied|--reverted`",
+                unfinished.join(", "),
+                unfinished.first().map_or("REV", String::as_str)
+            )),
+            Error::NotAtHead { .. } => Some("`retort upgrade head` applies them".to_string()),
             Error::FormatNotApplicable { command, .. } => {
                 Some(format!("drop --format for `retort {command}`"))
             }
         }
     }
+}
+
+fn describe_check(pending: &[String], unfinished: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !pending.is_empty() {
+        parts.push(format!(
+            "{} revision(s) to apply ({})",
+            pending.len(),
+            pending.join(", ")
+        ));
+    }
+    if !unfinished.is_empty() {
+        parts.push(format!("unfinished: {}", unfinished.join(", ")));
+    }
+    parts.join("; ")
 }

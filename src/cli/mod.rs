@@ -77,6 +77,8 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
             project.hint()
         } else if let Some(offline) = cause.downcast_ref::<crate::runner::offline::Error>() {
             offline.hint()
+        } else if let Some(online) = cause.downcast_ref::<crate::runner::Error>() {
+            online.hint()
         } else {
             None
         }

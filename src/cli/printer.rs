@@ -6,9 +6,16 @@
 //!   unless `-q`;
 //! - errors go to stderr as `error: <message>` plus `hint: <line>` when the
 //!   error knows what to run next;
-//! - clap's own usage and help text is printed by clap, from here.
+//! - clap's own usage and help text is printed by clap, from here;
+//! - run progress goes to stderr through [`ProgressPrinter`], one line per
+//!   revision: `Running upgrade a1 -> b2, message` written when the
+//!   revision starts and completed with ` (12 ms)` when it is done (or
+//!   ` FAILED`, or ` (done by another process)`), unless `-q`.
 
 use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::runner::online::{Event, Observer};
 
 /// Writes what people read. Cheap to create; holds only the `-q` switch.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,6 +53,19 @@ impl Printer {
         out.flush()
     }
 
+    /// Writes a note to stderr (`warning: …`), even with `-q`.
+    pub fn warn(&self, line: &str) {
+        let _ = writeln!(io::stderr().lock(), "warning: {line}");
+    }
+
+    /// The observer that prints a run's progress.
+    pub fn progress(&self) -> ProgressPrinter {
+        ProgressPrinter {
+            quiet: self.quiet,
+            open: false,
+        }
+    }
+
     /// Writes a failure to stderr: `error: <message>`, then `hint: <line>`
     /// for each hint line. Write failures are ignored: there is nowhere left
     /// to report them.
@@ -65,5 +85,89 @@ impl Printer {
     pub fn clap(err: &clap::Error) -> i32 {
         let _ = err.print();
         err.exit_code()
+    }
+}
+
+/// Prints run progress to stderr: one line per revision, completed with
+/// its duration.
+#[derive(Debug)]
+pub struct ProgressPrinter {
+    quiet: bool,
+    /// Whether a started line waits for its ending.
+    open: bool,
+}
+
+impl ProgressPrinter {
+    fn write(&mut self, text: &str, newline: bool) {
+        if self.quiet {
+            return;
+        }
+        let mut err = io::stderr().lock();
+        let _ = if newline {
+            writeln!(err, "{text}")
+        } else {
+            write!(err, "{text}")
+        };
+        let _ = err.flush();
+        self.open = !newline;
+    }
+
+    /// Ends an open line (before an error is printed).
+    pub fn finish(&mut self) {
+        if self.open {
+            self.write("", true);
+        }
+    }
+}
+
+impl Drop for ProgressPrinter {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// ` (12 ms)`, ` (1.25 s)` from one second on.
+pub fn duration_text(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!(" ({ms} ms)")
+    } else {
+        format!(" ({:.2} s)", duration.as_secs_f64())
+    }
+}
+
+impl Observer for ProgressPrinter {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::StepStarted {
+                line, resume_at, ..
+            } => {
+                self.finish();
+                let resume = resume_at
+                    .map(|i| format!(" (resuming at statement {})", i + 1))
+                    .unwrap_or_default();
+                self.write(&format!("{line}{resume}"), false);
+            }
+            Event::StepFinished { duration, .. } => {
+                self.write(&duration_text(*duration), true);
+            }
+            Event::StepFailed { .. } => self.write(" FAILED", true),
+            Event::StepSkipped { .. } => self.write(" (done by another process)", true),
+            Event::Stamped { line } => {
+                self.finish();
+                self.write(line, true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_text(Duration::from_micros(12_400)), " (12 ms)");
+        assert_eq!(duration_text(Duration::from_millis(1250)), " (1.25 s)");
     }
 }

@@ -54,16 +54,19 @@ pub enum Action {
         /// Output format.
         format: OutputFormat,
     },
-    /// `history` (without `-i` and without `current` endpoints).
+    /// `history`.
     History {
         /// `-r`, split.
         range: Option<Range>,
         /// `-v`.
         verbose: bool,
+        /// `-i`: mark the current revisions (reads the database; so does a
+        /// `current` end of the range).
+        indicate_current: bool,
         /// Output format.
         format: OutputFormat,
     },
-    /// `show REV` (not `current`).
+    /// `show REV` (`show current` reads the database).
     Show {
         /// The target.
         rev: String,
@@ -88,6 +91,53 @@ pub enum Action {
     StampSql {
         /// The targets, as typed.
         revisions: Vec<String>,
+    },
+    /// `upgrade [TARGET]` on the database.
+    Upgrade {
+        /// The target, as typed (default `head`).
+        target: String,
+        /// `--atomic`.
+        atomic: bool,
+    },
+    /// `downgrade TARGET` on the database.
+    Downgrade {
+        /// The target, as typed.
+        target: String,
+        /// `--atomic`.
+        atomic: bool,
+    },
+    /// `stamp REV… [--purge]` on the database.
+    Stamp {
+        /// The targets, as typed.
+        revisions: Vec<String>,
+        /// `--purge`.
+        purge: bool,
+    },
+    /// `current [-v] [--check-heads]`.
+    Current {
+        /// `-v`.
+        verbose: bool,
+        /// `--check-heads`.
+        check_heads: bool,
+        /// Output format.
+        format: OutputFormat,
+    },
+    /// `check`.
+    Check {
+        /// Output format.
+        format: OutputFormat,
+    },
+    /// `amend REV`.
+    Amend {
+        /// The target, as typed.
+        rev: String,
+    },
+    /// `resolve REV --applied|--reverted`.
+    Resolve {
+        /// The target, as typed.
+        rev: String,
+        /// `--applied` (true) or `--reverted` (false).
+        applied: bool,
     },
 }
 
@@ -137,8 +187,7 @@ impl Settings {
     /// # Errors
     /// Option combinations clap cannot check (a range without `--sql`, a
     /// malformed history range, `--purge --sql`, `--format json` on a
-    /// command without a listing), and commands that need a database
-    /// connection (not implemented yet).
+    /// command without a listing), and `--dry-run` (not implemented yet).
     pub fn resolve(cli: Cli) -> Result<Settings, Error> {
         let Cli {
             global,
@@ -182,8 +231,8 @@ fn no_listing(top: Option<OutputFormat>, command: &'static str) -> Result<(), Er
     }
 }
 
-fn needs_database(command: &str, offline_alternative: bool) -> Error {
-    Error::NeedsDatabase {
+fn not_implemented(command: &str, offline_alternative: bool) -> Error {
+    Error::NotImplemented {
         command: command.to_string(),
         offline_alternative,
     }
@@ -227,7 +276,16 @@ fn resolve_action(command: Command, top: Option<OutputFormat>) -> Result<Action,
             no_listing(top, "downgrade")?;
             run_action("downgrade", target, sql, dry_run, atomic)
         }
-        Command::Current { .. } => Err(needs_database("current", false)),
+        Command::Current {
+            verbose,
+            check_heads,
+            output,
+            ..
+        } => Ok(Action::Current {
+            verbose,
+            check_heads,
+            format: listing_format(output.format, top),
+        }),
         Command::History {
             rev_range,
             verbose,
@@ -236,15 +294,10 @@ fn resolve_action(command: Command, top: Option<OutputFormat>) -> Result<Action,
             ..
         } => {
             let range = rev_range.as_deref().map(parse_history_range).transpose()?;
-            if indicate_current {
-                return Err(needs_database("history -i", false));
-            }
-            if range.as_ref().is_some_and(mentions_current) {
-                return Err(needs_database("history -r current", false));
-            }
             Ok(Action::History {
                 range,
                 verbose,
+                indicate_current,
                 format: listing_format(output.format, top),
             })
         }
@@ -264,15 +317,10 @@ fn resolve_action(command: Command, top: Option<OutputFormat>) -> Result<Action,
             verbose,
             format: listing_format(output.format, top),
         }),
-        Command::Show { rev, output, .. } => {
-            if rev == "current" {
-                return Err(needs_database("show current", false));
-            }
-            Ok(Action::Show {
-                rev,
-                format: listing_format(output.format, top),
-            })
-        }
+        Command::Show { rev, output, .. } => Ok(Action::Show {
+            rev,
+            format: listing_format(output.format, top),
+        }),
         Command::Stamp {
             revisions,
             purge,
@@ -283,17 +331,28 @@ fn resolve_action(command: Command, top: Option<OutputFormat>) -> Result<Action,
             match (sql, purge) {
                 (true, true) => Err(Error::PurgeWithSql),
                 (true, false) => Ok(Action::StampSql { revisions }),
-                (false, _) => Err(needs_database("stamp", true)),
+                (false, purge) => Ok(Action::Stamp { revisions, purge }),
             }
         }
-        Command::Amend { .. } => Err(needs_database("amend", false)),
-        Command::Resolve(_) => Err(needs_database("resolve", false)),
-        Command::Check { .. } => Err(needs_database("check", false)),
+        Command::Amend { rev, .. } => {
+            no_listing(top, "amend")?;
+            Ok(Action::Amend { rev })
+        }
+        Command::Resolve(args) => {
+            no_listing(top, "resolve")?;
+            Ok(Action::Resolve {
+                rev: args.rev,
+                applied: args.applied,
+            })
+        }
+        Command::Check { output, .. } => Ok(Action::Check {
+            format: listing_format(output.format, top),
+        }),
     }
 }
 
-/// `upgrade`/`downgrade`: offline with `--sql`; online refused for now, a
-/// range first with Alembic's message.
+/// `upgrade`/`downgrade`: offline with `--sql`, else on the database; a
+/// range without `--sql` is refused with Alembic's message.
 fn run_action(
     command: &'static str,
     range: String,
@@ -305,14 +364,19 @@ fn run_action(
         return Err(Error::RangeNotAllowed { command });
     }
     if dry_run {
-        return Err(needs_database(&format!("{command} --dry-run"), true));
+        return Err(not_implemented(&format!("{command} --dry-run"), true));
     }
-    if !sql {
-        return Err(needs_database(command, true));
-    }
-    Ok(match command {
-        "downgrade" => Action::DowngradeSql { range, atomic },
-        _ => Action::UpgradeSql { range, atomic },
+    Ok(match (command, sql) {
+        ("downgrade", true) => Action::DowngradeSql { range, atomic },
+        ("downgrade", false) => Action::Downgrade {
+            target: range,
+            atomic,
+        },
+        (_, true) => Action::UpgradeSql { range, atomic },
+        (_, false) => Action::Upgrade {
+            target: range,
+            atomic,
+        },
     })
 }
 
@@ -362,7 +426,9 @@ pub fn parse_history_range(text: &str) -> Result<Range, Error> {
     })
 }
 
-fn mentions_current(range: &Range) -> bool {
+/// Whether either end of a history range is `current` (which needs the
+/// database).
+pub fn mentions_current(range: &Range) -> bool {
     range.start.as_deref() == Some("current") || range.end.as_deref() == Some("current")
 }
 
@@ -430,22 +496,20 @@ mod tests {
                     end: None
                 }),
                 verbose: true,
+                indicate_current: false,
                 format: OutputFormat::Text,
             }
         );
     }
 
     #[test]
-    fn history_with_database_parts_is_refused() {
-        assert!(matches!(
-            error(&["history", "-i"]),
-            Error::NeedsDatabase { .. }
-        ));
-        assert!(matches!(
-            error(&["history", "-r", "current:"]),
-            Error::NeedsDatabase { .. }
-        ));
-        // a malformed range is reported before the database question
+    fn history_indicate_current() {
+        match action(&["history", "-i"]) {
+            Action::History {
+                indicate_current, ..
+            } => assert!(indicate_current),
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             error(&["history", "-i", "-r", "x"]),
             Error::HistoryRangeNoColon
@@ -468,18 +532,25 @@ mod tests {
                 atomic: true
             }
         );
-        let err = error(&["upgrade", "+2"]);
-        assert!(matches!(err, Error::NeedsDatabase { .. }));
-        assert!(err
-            .to_string()
-            .contains("live runner is not implemented yet"));
+        assert_eq!(
+            action(&["upgrade", "+2"]),
+            Action::Upgrade {
+                target: "+2".into(),
+                atomic: false
+            }
+        );
+        assert_eq!(
+            action(&["upgrade"]),
+            Action::Upgrade {
+                target: "head".into(),
+                atomic: false
+            }
+        );
+        let err = error(&["upgrade", "--dry-run"]);
+        assert!(matches!(err, Error::NotImplemented { .. }));
         assert!(err
             .hint()
             .is_some_and(|h| h.contains("retort upgrade --sql")));
-        assert!(matches!(
-            error(&["upgrade", "--dry-run"]),
-            Error::NeedsDatabase { .. }
-        ));
     }
 
     #[test]
@@ -493,11 +564,14 @@ mod tests {
     }
 
     #[test]
-    fn downgrade_minus_one_needs_the_database() {
-        match error(&["downgrade", "-1"]) {
-            Error::NeedsDatabase { command, .. } => assert_eq!(command, "downgrade"),
-            other => panic!("{other:?}"),
-        }
+    fn downgrade_minus_one_runs_online() {
+        assert_eq!(
+            action(&["downgrade", "-1", "--atomic"]),
+            Action::Downgrade {
+                target: "-1".into(),
+                atomic: true
+            }
+        );
         assert_eq!(
             action(&["downgrade", "--sql", "head:-1"]),
             Action::DowngradeSql {
@@ -519,26 +593,39 @@ mod tests {
             error(&["stamp", "--sql", "--purge", "a1"]).to_string(),
             "Can't use --purge with --sql mode"
         );
-        assert!(matches!(
-            error(&["stamp", "head"]),
-            Error::NeedsDatabase { .. }
-        ));
+        assert_eq!(
+            action(&["stamp", "head", "--purge"]),
+            Action::Stamp {
+                revisions: vec!["head".into()],
+                purge: true
+            }
+        );
     }
 
     #[test]
-    fn database_commands_are_refused() {
-        for args in [
-            &["current"][..],
-            &["check"][..],
-            &["amend", "a1"][..],
-            &["resolve", "a1", "--applied"][..],
-            &["show", "current"][..],
-        ] {
-            assert!(
-                matches!(error(args), Error::NeedsDatabase { .. }),
-                "{args:?}"
-            );
-        }
+    fn database_commands_resolve() {
+        assert_eq!(
+            action(&["current", "-v", "--check-heads"]),
+            Action::Current {
+                verbose: true,
+                check_heads: true,
+                format: OutputFormat::Text
+            }
+        );
+        assert_eq!(
+            action(&["--format", "json", "check"]),
+            Action::Check {
+                format: OutputFormat::Json
+            }
+        );
+        assert_eq!(action(&["amend", "a1"]), Action::Amend { rev: "a1".into() });
+        assert_eq!(
+            action(&["resolve", "a1", "--reverted"]),
+            Action::Resolve {
+                rev: "a1".into(),
+                applied: false
+            }
+        );
     }
 
     #[test]

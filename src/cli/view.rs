@@ -342,6 +342,25 @@ pub fn format_history(revisions: &[RevisionView], verbose: bool) -> String {
         .collect()
 }
 
+/// `retort current [-v]`: one line per current head, `<rev>[ (head)|
+/// (effective head)][ (branchpoint)][ (mergepoint)]`; with `-v` the header
+/// `Current revision(s) for <url>:` and the verbose entries (Alembic's
+/// `current`). `url` must be redacted.
+pub fn format_current(revisions: &[RevisionView], verbose: bool, url: &str) -> String {
+    let parts = LineParts {
+        tree: true,
+        ..LineParts::default()
+    };
+    let mut out = String::new();
+    if verbose {
+        out.push_str(&format!("Current revision(s) for {url}:\n"));
+    }
+    for view in revisions {
+        out.push_str(&line_or_entry(view, verbose, parts));
+    }
+    out
+}
+
 /// `retort show REV`: the verbose entry of each revision.
 pub fn format_show(revisions: &[RevisionView]) -> String {
     revisions

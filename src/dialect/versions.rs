@@ -51,6 +51,17 @@ impl VersionState {
             VersionState::Failed => "failed",
         }
     }
+
+    /// The state stored as `text`, if it is one.
+    pub fn from_name(text: &str) -> Option<VersionState> {
+        [
+            VersionState::Applied,
+            VersionState::Running,
+            VersionState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }
 
 /// The action of a `_versions_log` row.
@@ -110,6 +121,20 @@ pub enum At {
     Value(DateTime<Utc>),
 }
 
+/// How long something took, as stored in `execution_ms` / `duration_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elapsed {
+    /// Not known (offline scripts): NULL.
+    Unknown,
+    /// Measured by retort.
+    Ms(i64),
+    /// Measured by the database from the start of the current transaction
+    /// to the statement (PostgreSQL: `clock_timestamp() - now()`), for a
+    /// revision sent in one round trip, where retort cannot know the time
+    /// before the row is written. NULL on other dialects.
+    SinceTransactionStart,
+}
+
 /// A `_versions` row to insert.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionRow<'a> {
@@ -126,13 +151,54 @@ pub struct VersionRow<'a> {
     /// When it was applied.
     pub applied_at: At,
     /// How long it took, when known.
-    pub execution_ms: Option<i64>,
+    pub execution_ms: Elapsed,
     /// Progress JSON of a running row.
     pub progress: Option<&'a serde_json::Value>,
     /// The last error of a failed row.
     pub error: Option<&'a str>,
     /// Who applied it (user@host, or [`OFFLINE_APPLIED_BY`]).
     pub applied_by: &'a str,
+    /// The normalised file text (see [`crate::revision::checksum::normalise`]),
+    /// kept so that a changed file can be shown as a diff; `None` leaves the
+    /// column out of the INSERT (offline scripts stay readable).
+    pub source: Option<&'a str>,
+}
+
+/// A change to an existing `_versions` row.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RowChange<'a> {
+    /// The statement journal moved on or stopped: new state, progress JSON
+    /// and error text (`None` clears it).
+    Progress {
+        /// `running` or `failed`.
+        state: VersionState,
+        /// `{"direction": …, "statement": <next index>}`.
+        progress: &'a serde_json::Value,
+        /// The database's message of a failure.
+        error: Option<&'a str>,
+    },
+    /// `amend`: the file's new checksum and content.
+    Content {
+        /// SHA-256 hex of the normalised file.
+        checksum: &'a str,
+        /// The normalised file text.
+        source: Option<&'a str>,
+    },
+    /// A journaled revision completed (or was resolved as applied): state
+    /// `applied`, progress and error cleared.
+    Finished {
+        /// SHA-256 hex of the normalised file.
+        checksum: &'a str,
+        /// The normalised file text.
+        source: Option<&'a str>,
+        /// When it completed.
+        at: At,
+        /// How long it took.
+        execution_ms: Elapsed,
+        /// Who completed it.
+        applied_by: &'a str,
+    },
 }
 
 /// A `_versions_log` row to insert (`tool_version` is [`TOOL_VERSION`]).
@@ -147,7 +213,7 @@ pub struct LogEntry<'a> {
     /// Lane name.
     pub lane: &'a str,
     /// How long it took, when known.
-    pub duration_ms: Option<i64>,
+    pub duration_ms: Elapsed,
     /// Success or failure.
     pub outcome: Outcome,
     /// Error text of a failure.
@@ -273,6 +339,7 @@ impl VersionTables {
             .col(self.column("progress", Kind::Json, false))
             .col(self.column("error", Kind::Text, false))
             .col(self.column("applied_by", Kind::Short(KEY_LEN), true))
+            .col(self.column("source", Kind::Text, false))
             .to_owned();
         self.render_create(&stmt)
     }
@@ -319,41 +386,170 @@ impl VersionTables {
         }
     }
 
+    fn elapsed(&self, elapsed: Elapsed) -> Expr {
+        match (elapsed, self.dialect) {
+            (Elapsed::Ms(ms), _) => Expr::val(ms),
+            (Elapsed::SinceTransactionStart, Dialect::Postgres) => {
+                Expr::cust("CAST(EXTRACT(EPOCH FROM clock_timestamp() - now()) * 1000 AS bigint)")
+            }
+            (Elapsed::Unknown, _)
+            | (Elapsed::SinceTransactionStart, Dialect::Sqlite | Dialect::Mysql) => {
+                Expr::val(None::<i64>)
+            }
+        }
+    }
+
     fn render_query(&self, stmt: &impl QueryToString) -> String {
         stmt.render(self.dialect)
     }
 
-    /// `INSERT INTO <name> (…) VALUES (…)` for `row`, values inlined.
+    /// `INSERT INTO <name> (…) VALUES (…)` for `row`, values inlined. The
+    /// `source` column is listed only when the row carries a source.
     pub fn insert_version(&self, row: &VersionRow<'_>) -> String {
+        let mut columns = vec![
+            "version",
+            "lane",
+            "state",
+            "checksum",
+            "message",
+            "applied_at",
+            "execution_ms",
+            "progress",
+            "error",
+            "applied_by",
+        ];
+        let mut values = vec![
+            Expr::val(row.version),
+            Expr::val(row.lane),
+            Expr::val(row.state.as_str()),
+            Expr::val(row.checksum),
+            Expr::val(row.message),
+            self.at(row.applied_at),
+            self.elapsed(row.execution_ms),
+            Expr::val(row.progress.map(|p| p.to_string())),
+            Expr::val(row.error),
+            Expr::val(row.applied_by),
+        ];
+        if let Some(source) = row.source {
+            columns.push("source");
+            values.push(Expr::val(source));
+        }
         let mut stmt = Query::insert();
-        stmt.into_table(self.name.clone())
-            .columns([
-                "version",
-                "lane",
-                "state",
-                "checksum",
-                "message",
-                "applied_at",
-                "execution_ms",
-                "progress",
-                "error",
-                "applied_by",
-            ])
-            // Column and value counts match by construction, so the only
-            // panic of `values_panic` cannot happen (the tests run it).
-            .values_panic([
-                Expr::val(row.version),
-                Expr::val(row.lane),
-                Expr::val(row.state.as_str()),
-                Expr::val(row.checksum),
-                Expr::val(row.message),
-                self.at(row.applied_at),
-                Expr::val(row.execution_ms),
-                Expr::val(row.progress.map(|p| p.to_string())),
-                Expr::val(row.error),
-                Expr::val(row.applied_by),
-            ]);
+        stmt.into_table(self.name.clone()).columns(columns);
+        // Column and value counts match by construction, so the only
+        // panic of `values_panic` cannot happen (the tests run it).
+        stmt.values_panic(values);
         self.render_query(&stmt)
+    }
+
+    /// `UPDATE <name> SET … WHERE version = '…'` for `change`, values
+    /// inlined: the statement journal's state changes, `amend` and
+    /// `resolve`.
+    pub fn update_version(&self, version: &str, change: &RowChange<'_>) -> String {
+        let mut stmt = Query::update();
+        stmt.table(self.name.clone());
+        match change {
+            RowChange::Progress {
+                state,
+                progress,
+                error,
+            } => {
+                stmt.value("state", state.as_str())
+                    .value("progress", Expr::val(progress.to_string()))
+                    .value("error", Expr::val(*error));
+            }
+            RowChange::Content { checksum, source } => {
+                stmt.value("checksum", *checksum)
+                    .value("source", Expr::val(*source));
+            }
+            RowChange::Finished {
+                checksum,
+                source,
+                at,
+                execution_ms,
+                applied_by,
+            } => {
+                stmt.value("state", VersionState::Applied.as_str())
+                    .value("checksum", *checksum)
+                    .value("source", Expr::val(*source))
+                    .value("applied_at", self.at(*at))
+                    .value("execution_ms", self.elapsed(*execution_ms))
+                    .value("progress", Expr::val(None::<String>))
+                    .value("error", Expr::val(None::<String>))
+                    .value("applied_by", *applied_by);
+            }
+        }
+        stmt.and_where(Expr::col("version").eq(version));
+        self.render_query(&stmt)
+    }
+
+    /// `DELETE FROM <name>`: every row (`stamp --purge`).
+    pub fn delete_all_versions(&self) -> String {
+        let stmt = Query::delete().from_table(self.name.clone()).to_owned();
+        self.render_query(&stmt)
+    }
+
+    /// The table name quoted for this dialect (the config admits plain
+    /// identifiers only, so quoting never needs escaping).
+    fn quoted(&self, name: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite | Dialect::Postgres => format!("\"{name}\""),
+            Dialect::Mysql => format!("`{name}`"),
+        }
+    }
+
+    /// The query that reads every row (without `source`), oldest first:
+    /// `version, lane, state, checksum, progress (as text), error`. Ties of
+    /// `applied_at` fall back to insertion order on SQLite (rowid) and the
+    /// id elsewhere.
+    pub fn select_versions(&self) -> String {
+        let (progress, tiebreak) = match self.dialect {
+            Dialect::Sqlite => ("progress", "rowid"),
+            Dialect::Postgres => ("progress::text", "version"),
+            Dialect::Mysql => ("CAST(progress AS CHAR)", "version"),
+        };
+        format!(
+            "SELECT version, lane, state, checksum, {progress}, error FROM {} ORDER BY applied_at, {tiebreak}",
+            self.quoted(&self.name)
+        )
+    }
+
+    /// The query for one row's `source`, with one bind parameter (the id).
+    pub fn select_source(&self) -> String {
+        format!(
+            "SELECT source FROM {} WHERE version = {}",
+            self.quoted(&self.name),
+            self.placeholder()
+        )
+    }
+
+    /// The query for one row's `state`, with one bind parameter (the id).
+    pub fn select_state(&self) -> String {
+        format!(
+            "SELECT state FROM {} WHERE version = {}",
+            self.quoted(&self.name),
+            self.placeholder()
+        )
+    }
+
+    /// The query telling whether the version table exists (one bind
+    /// parameter: the table name; returns one integer count).
+    pub fn table_exists(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1".to_string()
+            }
+            Dialect::Postgres => "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1".to_string(),
+            Dialect::Mysql => "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".to_string(),
+        }
+    }
+
+    fn placeholder(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "?1",
+            Dialect::Postgres => "$1",
+            Dialect::Mysql => "?",
+        }
     }
 
     /// `DELETE FROM <name> WHERE version = '…'`.
@@ -386,7 +582,7 @@ impl VersionTables {
                 Expr::val(entry.action.as_str()),
                 Expr::val(entry.version),
                 Expr::val(entry.lane),
-                Expr::val(entry.duration_ms),
+                self.elapsed(entry.duration_ms),
                 Expr::val(entry.outcome.as_str()),
                 Expr::val(entry.error),
                 Expr::val(entry.applied_by),
@@ -415,7 +611,11 @@ macro_rules! impl_query_to_string {
     )*};
 }
 
-impl_query_to_string!(sea_query::InsertStatement, sea_query::DeleteStatement);
+impl_query_to_string!(
+    sea_query::InsertStatement,
+    sea_query::DeleteStatement,
+    sea_query::UpdateStatement
+);
 
 #[cfg(test)]
 mod tests {
@@ -430,7 +630,7 @@ mod tests {
         assert_eq!(
             tables(Dialect::Sqlite).create_statements(),
             [
-                r#"CREATE TABLE IF NOT EXISTS "_versions" ( "version" text NOT NULL PRIMARY KEY, "lane" text NOT NULL, "state" text NOT NULL, "checksum" text NOT NULL, "message" text NOT NULL, "applied_at" text NOT NULL, "execution_ms" integer NULL, "progress" text NULL, "error" text NULL, "applied_by" text NOT NULL )"#,
+                r#"CREATE TABLE IF NOT EXISTS "_versions" ( "version" text NOT NULL PRIMARY KEY, "lane" text NOT NULL, "state" text NOT NULL, "checksum" text NOT NULL, "message" text NOT NULL, "applied_at" text NOT NULL, "execution_ms" integer NULL, "progress" text NULL, "error" text NULL, "applied_by" text NOT NULL, "source" text NULL )"#,
                 r#"CREATE TABLE IF NOT EXISTS "_versions_log" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "at" text NOT NULL, "action" text NOT NULL, "version" text NOT NULL, "lane" text NOT NULL, "duration_ms" integer NULL, "outcome" text NOT NULL, "error" text NULL, "applied_by" text NOT NULL, "tool_version" text NOT NULL )"#,
             ]
         );
@@ -441,7 +641,7 @@ mod tests {
         assert_eq!(
             tables(Dialect::Postgres).create_statements(),
             [
-                r#"CREATE TABLE IF NOT EXISTS "_versions" ( "version" varchar(255) NOT NULL PRIMARY KEY, "lane" varchar(255) NOT NULL, "state" varchar(16) NOT NULL, "checksum" varchar(64) NOT NULL, "message" text NOT NULL, "applied_at" timestamp with time zone NOT NULL, "execution_ms" bigint NULL, "progress" jsonb NULL, "error" text NULL, "applied_by" varchar(255) NOT NULL )"#,
+                r#"CREATE TABLE IF NOT EXISTS "_versions" ( "version" varchar(255) NOT NULL PRIMARY KEY, "lane" varchar(255) NOT NULL, "state" varchar(16) NOT NULL, "checksum" varchar(64) NOT NULL, "message" text NOT NULL, "applied_at" timestamp with time zone NOT NULL, "execution_ms" bigint NULL, "progress" jsonb NULL, "error" text NULL, "applied_by" varchar(255) NOT NULL, "source" text NULL )"#,
                 r#"CREATE TABLE IF NOT EXISTS "_versions_log" ( "id" bigint GENERATED BY DEFAULT AS IDENTITY NOT NULL PRIMARY KEY, "at" timestamp with time zone NOT NULL, "action" varchar(16) NOT NULL, "version" varchar(255) NOT NULL, "lane" varchar(255) NOT NULL, "duration_ms" bigint NULL, "outcome" varchar(16) NOT NULL, "error" text NULL, "applied_by" varchar(255) NOT NULL, "tool_version" varchar(64) NOT NULL )"#,
             ]
         );
@@ -452,7 +652,7 @@ mod tests {
         assert_eq!(
             tables(Dialect::Mysql).create_statements(),
             [
-                r#"CREATE TABLE IF NOT EXISTS `_versions` ( `version` varchar(255) NOT NULL PRIMARY KEY, `lane` varchar(255) NOT NULL, `state` varchar(16) NOT NULL, `checksum` varchar(64) NOT NULL, `message` text NOT NULL, `applied_at` DATETIME(6) NOT NULL, `execution_ms` bigint NULL, `progress` json NULL, `error` text NULL, `applied_by` varchar(255) NOT NULL )"#,
+                r#"CREATE TABLE IF NOT EXISTS `_versions` ( `version` varchar(255) NOT NULL PRIMARY KEY, `lane` varchar(255) NOT NULL, `state` varchar(16) NOT NULL, `checksum` varchar(64) NOT NULL, `message` text NOT NULL, `applied_at` DATETIME(6) NOT NULL, `execution_ms` bigint NULL, `progress` json NULL, `error` text NULL, `applied_by` varchar(255) NOT NULL, `source` text NULL )"#,
                 r#"CREATE TABLE IF NOT EXISTS `_versions_log` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `at` DATETIME(6) NOT NULL, `action` varchar(16) NOT NULL, `version` varchar(255) NOT NULL, `lane` varchar(255) NOT NULL, `duration_ms` bigint NULL, `outcome` varchar(16) NOT NULL, `error` text NULL, `applied_by` varchar(255) NOT NULL, `tool_version` varchar(64) NOT NULL )"#,
             ]
         );
@@ -482,10 +682,11 @@ mod tests {
             checksum: "abc",
             message: r#"it's a \ "test""#,
             applied_at: At::Now,
-            execution_ms: None,
+            execution_ms: Elapsed::Unknown,
             progress: None,
             error: None,
             applied_by: OFFLINE_APPLIED_BY,
+            source: None,
         }
     }
 
@@ -515,7 +716,7 @@ mod tests {
         let row = VersionRow {
             state: VersionState::Failed,
             applied_at: At::Value(at),
-            execution_ms: Some(42),
+            execution_ms: Elapsed::Ms(42),
             progress: Some(&progress),
             error: Some("boom"),
             message: "m",
@@ -559,7 +760,7 @@ mod tests {
             action: LogAction::Upgrade,
             version: "ae1027a6acf0",
             lane: "schema",
-            duration_ms: None,
+            duration_ms: Elapsed::Unknown,
             outcome: Outcome::Ok,
             error: None,
             applied_by: OFFLINE_APPLIED_BY,
@@ -580,7 +781,7 @@ mod tests {
         let failed = LogEntry {
             action: LogAction::Resolve,
             outcome: Outcome::Failed,
-            duration_ms: Some(7),
+            duration_ms: Elapsed::Ms(7),
             error: Some("x"),
             ..entry
         };

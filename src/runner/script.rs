@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::dialect::ops::SchemaModel;
 use crate::dialect::versions::{
-    At, LogAction, LogEntry, Outcome, VersionRow, VersionState, VersionTables,
+    At, Elapsed, LogAction, LogEntry, Outcome, VersionRow, VersionState, VersionTables,
 };
 use crate::dialect::{self, render_revision, Dialect, Direction};
 use crate::revision::Revision;
@@ -39,7 +39,9 @@ pub struct Bookkeeping<'a> {
     /// When: [`At::Now`] offline, the real instant online.
     pub at: At,
     /// How long the revision took, when known (online).
-    pub duration_ms: Option<i64>,
+    pub duration_ms: Elapsed,
+    /// The normalised file text to record (online), `None` offline.
+    pub source: Option<&'a str>,
 }
 
 /// One revision, rendered for one direction.
@@ -99,6 +101,7 @@ pub fn version_statements(
         progress: None,
         error: None,
         applied_by: book.applied_by,
+        source: book.source,
     };
     let (first, action) = match change {
         VersionChange::Upgrade => (book.tables.insert_version(&row), LogAction::Upgrade),

@@ -9,10 +9,15 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::{AssertSqlSafe, Connection, Row as _};
 
 use crate::config::DbUrl;
-use crate::dialect::Dialect;
+use crate::dialect::versions::{VersionState, VersionTables};
+use crate::dialect::{Dialect, Direction};
+
+mod lock;
+
+pub use lock::RunLock;
 
 /// Errors talking to the database. Messages carry the redacted URL or the
 /// statement being run, never a password.
@@ -38,6 +43,27 @@ pub enum Error {
         /// The cargo feature that provides it.
         feature: &'static str,
     },
+    /// A row of the version table holds a state retort does not know
+    /// (written by something else, or by a newer retort).
+    #[error("reading {table}: revision {version} has state `{state}`, expected applied, running or failed")]
+    BadState {
+        /// The version table.
+        table: String,
+        /// The row's id.
+        version: String,
+        /// The stored state.
+        state: String,
+    },
+    /// The advisory lock was not granted.
+    #[error("could not take the migration lock `{name}` on {url} (GET_LOCK returned {result})")]
+    LockRefused {
+        /// The URL, password redacted.
+        url: String,
+        /// The lock name.
+        name: String,
+        /// What the server returned.
+        result: String,
+    },
     /// A statement failed.
     #[error("{what}: {source}")]
     Query {
@@ -47,6 +73,113 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+}
+
+impl Error {
+    /// The database's own message when a statement failed there (e.g.
+    /// `no such table: t`), else the whole error text.
+    pub fn database_message(&self) -> String {
+        match self {
+            Error::Query { source, .. } | Error::Connect { source, .. } => db_message(source),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The message the database gave, without sqlx's prefix.
+pub fn db_message(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Where the statement journal of a `running` or `failed` row stands
+/// (the `progress` JSON of design §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Which list of statements was being run.
+    pub direction: Direction,
+    /// 0-based index of the next statement to run.
+    pub statement: usize,
+}
+
+impl Progress {
+    /// `{"direction": "upgrade", "statement": 3}`.
+    pub fn to_json(self) -> serde_json::Value {
+        serde_json::json!({
+            "direction": self.direction.name(),
+            "statement": self.statement,
+        })
+    }
+
+    /// Reads the JSON written by [`Progress::to_json`]; `None` for anything
+    /// else (a data-lane checkpoint, a hand-edited row).
+    pub fn from_json(text: &str) -> Option<Progress> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let direction = match value.get("direction")?.as_str()? {
+            "upgrade" => Direction::Upgrade,
+            "downgrade" => Direction::Downgrade,
+            _ => return None,
+        };
+        let statement = usize::try_from(value.get("statement")?.as_u64()?).ok()?;
+        Some(Progress {
+            direction,
+            statement,
+        })
+    }
+}
+
+/// One row of the version table, as the runner needs it (the `source`
+/// column is read on demand with [`Db::read_source`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// Revision id.
+    pub version: String,
+    /// Lane name.
+    pub lane: String,
+    /// `applied`, `running` or `failed`.
+    pub state: VersionState,
+    /// SHA-256 hex of the normalised file when it was applied.
+    pub checksum: String,
+    /// Where a running or failed revision stands.
+    pub progress: Option<Progress>,
+    /// The last error of a failed revision.
+    pub error: Option<String>,
+}
+
+/// Reads the rows of a `SELECT version, lane, state, checksum, progress,
+/// error` on any backend's connection.
+macro_rules! fetch_versions {
+    ($conn:expr, $sql:expr) => {
+        sqlx::query(AssertSqlSafe($sql))
+            .fetch_all(&mut *$conn)
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        Ok(RawRecord {
+                            version: row.try_get(0)?,
+                            lane: row.try_get(1)?,
+                            state: row.try_get(2)?,
+                            checksum: row.try_get(3)?,
+                            progress: row.try_get(4)?,
+                            error: row.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<Vec<RawRecord>, sqlx::Error>>()
+            })
+    };
+}
+
+/// A row as stored, before the state is checked.
+struct RawRecord {
+    version: String,
+    lane: String,
+    state: String,
+    checksum: String,
+    progress: Option<String>,
+    error: Option<String>,
 }
 
 /// An open connection to one of the supported backends.
@@ -156,6 +289,160 @@ impl Db {
         };
         result.map_err(|source| Error::Query {
             what: what.to_string(),
+            source,
+        })
+    }
+
+    /// Runs each of `statements` on its own, in order; on the first failure
+    /// returns its 0-based index and the error.
+    ///
+    /// # Errors
+    /// `(index, error)` of the statement that failed.
+    pub async fn execute_each(&mut self, statements: &[String]) -> Result<(), (usize, Error)> {
+        for (index, sql) in statements.iter().enumerate() {
+            self.execute_script(sql, "running a statement")
+                .await
+                .map_err(|e| (index, e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the version table exists.
+    ///
+    /// # Errors
+    /// [`Error::Query`].
+    pub async fn versions_exist(&mut self, tables: &VersionTables) -> Result<bool, Error> {
+        let sql = tables.table_exists();
+        let name = tables.name().to_string();
+        macro_rules! count {
+            ($c:expr) => {
+                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_one(&mut *$c)
+                    .await
+            };
+        }
+        let count = match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => count!(c),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => count!(c),
+            #[cfg(feature = "mysql")]
+            Db::Mysql(c) => count!(c),
+        };
+        count.map(|n| n > 0).map_err(|source| Error::Query {
+            what: format!("looking for the table {}", tables.name()),
+            source,
+        })
+    }
+
+    /// Every row of the version table, oldest first; `None` when the table
+    /// does not exist (nothing is created).
+    ///
+    /// # Errors
+    /// [`Error::Query`]; [`Error::BadState`] for a state retort does not know.
+    pub async fn read_versions(
+        &mut self,
+        tables: &VersionTables,
+    ) -> Result<Option<Vec<VersionRecord>>, Error> {
+        if !self.versions_exist(tables).await? {
+            return Ok(None);
+        }
+        let sql = tables.select_versions();
+        let rows = match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => fetch_versions!(c, sql),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => fetch_versions!(c, sql),
+            #[cfg(feature = "mysql")]
+            Db::Mysql(c) => fetch_versions!(c, sql),
+        }
+        .map_err(|source| Error::Query {
+            what: format!("reading {}", tables.name()),
+            source,
+        })?;
+        rows.into_iter()
+            .map(|raw| {
+                let state = VersionState::from_name(&raw.state).ok_or_else(|| Error::BadState {
+                    table: tables.name().to_string(),
+                    version: raw.version.clone(),
+                    state: raw.state.clone(),
+                })?;
+                Ok(VersionRecord {
+                    progress: raw.progress.as_deref().and_then(Progress::from_json),
+                    version: raw.version,
+                    lane: raw.lane,
+                    state,
+                    checksum: raw.checksum,
+                    error: raw.error,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()
+            .map(Some)
+    }
+
+    /// The recorded file text of `version` (`None` when the row has none).
+    ///
+    /// # Errors
+    /// [`Error::Query`].
+    pub async fn read_source(
+        &mut self,
+        tables: &VersionTables,
+        version: &str,
+    ) -> Result<Option<String>, Error> {
+        let sql = tables.select_source();
+        let id = version.to_string();
+        macro_rules! source {
+            ($c:expr) => {
+                sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&mut *$c)
+                    .await
+            };
+        }
+        let found = match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => source!(c),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => source!(c),
+            #[cfg(feature = "mysql")]
+            Db::Mysql(c) => source!(c),
+        };
+        found.map(Option::flatten).map_err(|source| Error::Query {
+            what: format!("reading the recorded source of {version}"),
+            source,
+        })
+    }
+
+    /// The stored state of `version`'s row (`None`: no row).
+    ///
+    /// # Errors
+    /// [`Error::Query`].
+    pub async fn read_state(
+        &mut self,
+        tables: &VersionTables,
+        version: &str,
+    ) -> Result<Option<String>, Error> {
+        let sql = tables.select_state();
+        let id = version.to_string();
+        macro_rules! state {
+            ($c:expr) => {
+                sqlx::query_scalar::<_, String>(AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&mut *$c)
+                    .await
+            };
+        }
+        let found = match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => state!(c),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => state!(c),
+            #[cfg(feature = "mysql")]
+            Db::Mysql(c) => state!(c),
+        };
+        found.map_err(|source| Error::Query {
+            what: format!("reading the state of {version}"),
             source,
         })
     }

@@ -6,6 +6,7 @@ mod failure;
 mod init;
 mod listings;
 mod lock;
+mod live_runner;
 mod offline;
 mod oracle;
 mod revision;

@@ -1,0 +1,261 @@
+//! Errors of the online runner. Each variant carries the ids a user needs
+//! (revision, file, statement) and, for failures during a run, the
+//! [`RunReport`] of what was applied before it; [`Error::hint`] names the
+//! command that fixes the situation.
+
+use std::path::PathBuf;
+
+use super::online::RunReport;
+use crate::dialect::versions::VersionState;
+use crate::dialect::{self, Dialect, Direction};
+use crate::{graph, store};
+
+/// Where and why a revision failed.
+#[derive(Debug, Clone)]
+pub struct StatementFailure {
+    /// The revision id.
+    pub revision: String,
+    /// Its file.
+    pub file: PathBuf,
+    /// Which of its step lists was running.
+    pub direction: Direction,
+    /// 1-based number of the failing statement among the revision's
+    /// statements, when it could be found.
+    pub statement: Option<usize>,
+    /// How many statements the revision has.
+    pub statements: usize,
+    /// The failing statement's text.
+    pub sql: Option<String>,
+    /// The line of the step that produced it.
+    pub line: Option<usize>,
+    /// The database's message.
+    pub message: String,
+    /// Whether the revision's row was left `failed` (statement journal:
+    /// MySQL/MariaDB, `transactional = false`); otherwise everything of
+    /// the revision was rolled back.
+    pub journaled: bool,
+    /// Whether the whole run was one transaction (`--atomic`), so that
+    /// nothing at all was applied.
+    pub atomic: bool,
+    /// What this run applied before the failure (and kept).
+    pub report: RunReport,
+}
+
+impl std::fmt::Display for StatementFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of revision {} ({}) failed",
+            self.direction,
+            self.revision,
+            self.file.display()
+        )?;
+        if let Some(n) = self.statement {
+            write!(f, " at statement {n} of {}", self.statements)?;
+            if let Some(line) = self.line {
+                write!(f, " (step at line {line})")?;
+            }
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(sql) = &self.sql {
+            write!(f, "\n  statement: {}", sql.trim())?;
+        }
+        let applied: Vec<&str> = self
+            .report
+            .steps
+            .iter()
+            .map(|s| s.revision.as_str())
+            .collect();
+        if self.atomic {
+            write!(
+                f,
+                "\n  the run was one transaction and was rolled back: nothing was applied"
+            )?;
+        } else if applied.is_empty() {
+            write!(f, "\n  applied before the failure: nothing")?;
+        } else {
+            write!(f, "\n  applied before the failure: {}", applied.join(", "))?;
+        }
+        if self.journaled {
+            write!(
+                f,
+                "\n  statements before number {} ran and were committed; the row of {} is `failed`",
+                self.statement.unwrap_or(1),
+                self.revision
+            )?;
+        } else if !self.atomic {
+            write!(f, "\n  revision {} was rolled back", self.revision)?;
+        }
+        Ok(())
+    }
+}
+
+/// Errors of online commands.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No database URL configured.
+    #[error("no database URL is configured")]
+    NoUrl,
+    /// Talking to the database failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The connection failed in the middle of a run.
+    #[error("the run stopped: {source}{}", applied_note(.report))]
+    Interrupted {
+        /// What went wrong.
+        #[source]
+        source: Box<store::Error>,
+        /// What was applied before.
+        report: RunReport,
+    },
+    /// Target resolution or planning failed.
+    #[error(transparent)]
+    Graph(#[from] graph::Error),
+    /// A revision's steps could not be rendered.
+    #[error(transparent)]
+    Render(#[from] dialect::Error),
+    /// A statement failed.
+    #[error("{0}")]
+    Failed(Box<StatementFailure>),
+    /// An applied revision's file changed.
+    #[error("revision {revision} was applied, but its file {} has changed since:\n{diff}", .file.display())]
+    Changed {
+        /// Revision id.
+        revision: String,
+        /// Its file.
+        file: PathBuf,
+        /// A unified diff, recorded → file (or a note when the recorded
+        /// content is unknown).
+        diff: String,
+    },
+    /// A row names a revision no file defines.
+    #[error(
+        "revision {revision} (lane {lane}) is recorded in {table} but no revision file defines it"
+    )]
+    MissingFile {
+        /// Revision id.
+        revision: String,
+        /// Its lane as recorded.
+        lane: String,
+        /// The version table.
+        table: String,
+    },
+    /// A `running` or `failed` row blocks the run.
+    #[error("revision {revision} is {state} ({direction} stopped before statement {statement}{}); no other revision runs until it is settled", .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default(), state = .state.as_str())]
+    Unfinished {
+        /// Revision id.
+        revision: String,
+        /// `running` or `failed`.
+        state: VersionState,
+        /// The interrupted direction.
+        direction: Direction,
+        /// 1-based number of the next statement.
+        statement: usize,
+        /// The recorded error.
+        error: Option<String>,
+    },
+    /// `--atomic` on a dialect whose DDL commits implicitly.
+    #[error("--atomic / transaction = \"all\" needs transactional DDL, and {dialect} commits every DDL statement implicitly")]
+    AtomicUnsupported {
+        /// The dialect.
+        dialect: Dialect,
+    },
+    /// A `transactional = false` revision in an atomic run.
+    #[error("revision {revision} ({}) has `transactional = false`, but --atomic / transaction = \"all\" runs everything in one transaction", .file.display())]
+    NonTransactionalInAtomic {
+        /// Revision id.
+        revision: String,
+        /// Its file.
+        file: PathBuf,
+    },
+    /// `amend` / `resolve` of a revision without a row.
+    #[error("revision {revision} has no row in {table}")]
+    NotRecorded {
+        /// Revision id.
+        revision: String,
+        /// The version table.
+        table: String,
+    },
+    /// `resolve` of a revision that is applied normally.
+    #[error("revision {revision} is applied, not running or failed: there is nothing to resolve")]
+    NothingToResolve {
+        /// Revision id.
+        revision: String,
+    },
+    /// A target naming several revisions where one is needed.
+    #[error("`{target}` names {count} revisions; give one revision")]
+    NotOne {
+        /// The target as given.
+        target: String,
+        /// How many it named.
+        count: usize,
+    },
+    /// A revision file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn applied_note(report: &RunReport) -> String {
+    if report.steps.is_empty() {
+        "; nothing was applied by this run".to_string()
+    } else {
+        let ids: Vec<&str> = report.steps.iter().map(|s| s.revision.as_str()).collect();
+        format!("; applied before: {}", ids.join(", "))
+    }
+}
+
+impl Error {
+    /// A line telling the user what to run next, if there is something.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoUrl => Some(
+                "pass --url (e.g. --url sqlite://app.db), set DATABASE_URL, or set [database] url in alembic.toml"
+                    .to_string(),
+            ),
+            Error::Graph(e) => e.hint(),
+            Error::Failed(f) if f.journaled => Some(format!(
+                "fix {} and run `retort {}` again to resume at statement {}, or repair by hand and run `retort resolve {} --applied` (or `--reverted`)",
+                f.file.display(),
+                f.direction,
+                f.statement.unwrap_or(1),
+                f.revision
+            )),
+            Error::Failed(f) => Some(format!(
+                "fix {} and run `retort {}` again",
+                f.file.display(),
+                f.direction
+            )),
+            Error::Changed { revision, .. } => Some(format!(
+                "if the change is intended, accept it with `retort amend {revision}`; otherwise restore the file (e.g. `git checkout -- <file>`)"
+            )),
+            Error::MissingFile { revision, .. } => Some(format!(
+                "restore the file of {revision}, or record the revisions that are really applied with `retort stamp REV --purge`"
+            )),
+            Error::Unfinished {
+                revision,
+                direction,
+                ..
+            } => Some(format!(
+                "fix its file and run `retort {direction}` to resume it, or repair by hand and run `retort resolve {revision} --applied` (or `--reverted`)"
+            )),
+            Error::AtomicUnsupported { .. } => {
+                Some("run without --atomic: each revision is journaled statement by statement".to_string())
+            }
+            Error::NonTransactionalInAtomic { .. } => Some("run without --atomic".to_string()),
+            Error::NotRecorded { .. } => Some("`retort current` shows what is recorded".to_string()),
+            Error::Store(_)
+            | Error::Interrupted { .. }
+            | Error::Render(_)
+            | Error::NothingToResolve { .. }
+            | Error::NotOne { .. }
+            | Error::ReadFile { .. } => None,
+        }
+    }
+}
