@@ -378,18 +378,32 @@ fn merged(live: Live) {
     let history = live.retort(&["history", "-i"]);
     assert_eq!(
         history_line(&history, M),
-        format!("{B2}, {C1} -> {M} (head) (current) (mergepoint), merge left and right")
+        // Labels propagate through merges (alembic-semantics §1), and
+        // `history` prints them (`current` does not).
+        format!(
+            "{B2}, {C1} -> {M} (left, right) (head) (current) (mergepoint), merge left and right"
+        )
     );
     live.retort(&["check"]).success();
 
-    live.retort(&["downgrade", "-1"]).success();
+    // Walking down from a merge point has two ways to go: Alembic's
+    // `Ambiguous walk` (alembic-semantics §2.2), and nothing changes.
+    live.retort(&["downgrade", "-1"])
+        .fails_with("Ambiguous walk");
+    live.assert_applied(&[A, B1, B2, C1, M]);
+    // Unmerging means naming the parent to go back to.
+    live.retort(&["downgrade", B2]).success();
     live.assert_applied(&[A, B1, B2, C1]);
     live.assert_tables(&["ta", "tb1", "tb2", "tc1"], &["tm"]);
     log = assert_log_grew(&live, log, &[("downgrade", M)]);
     assert_current(&live, &[B2, C1]);
     live.retort(&["check"]).code(1);
 
-    live.retort(&["upgrade", "+1"]).success();
+    // Two heads are applied, so a bare `+1` is ambiguous (Alembic's
+    // message); naming the branch walks up from its head to the merge.
+    live.retort(&["upgrade", "+1"])
+        .fails_with("Ambiguous upgrade from multiple current revisions");
+    live.retort(&["upgrade", "left@+1"]).success();
     live.assert_applied(&[A, B1, B2, C1, M]);
     log = assert_log_grew(&live, log, &[("upgrade", M)]);
 
