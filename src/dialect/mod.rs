@@ -24,7 +24,8 @@ pub mod split;
 pub mod versions;
 
 pub use render::{
-    render_revision, render_step, render_steps, replay_schema, Direction, RenderedSteps,
+    render_revision, render_revision_on, render_step, render_steps, replay_onto, replay_schema,
+    Direction, RenderedSteps,
 };
 pub use split::split_statements;
 

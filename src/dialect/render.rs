@@ -93,7 +93,32 @@ pub fn render_revision(
     vars: &BTreeMap<String, String>,
     before: &SchemaModel,
 ) -> Result<RenderedSteps, Error> {
-    let mut model = before.clone();
+    Ok(render_revision_on(rev, direction, dialect, vars, before, None)?.0)
+}
+
+/// [`render_revision`] for the online runner, which knows the live schema:
+/// `current` is the schema as it is when `rev` runs (introspected, then
+/// advanced through the earlier revisions of the plan). An upgrade renders
+/// against `current` when given (else `before`); a downgrade derives its
+/// inverse from `before` (the replayed schema before `rev`'s upgrade: a
+/// dropped table's definition exists nowhere else) and renders against
+/// `current` when given (else `before` replayed through the upgrade).
+/// Also returns the schema after the rendered steps, for the next revision.
+///
+/// # Errors
+/// As [`render_revision`].
+pub fn render_revision_on(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+    vars: &BTreeMap<String, String>,
+    before: &SchemaModel,
+    current: Option<&SchemaModel>,
+) -> Result<(RenderedSteps, SchemaModel), Error> {
+    let mut model = match (direction, current) {
+        (Direction::Upgrade, Some(current)) => current.clone(),
+        _ => before.clone(),
+    };
     let mut out = RenderedSteps::default();
     let mut push = |r: Rendered| {
         out.statements.extend(r.statements);
@@ -111,6 +136,9 @@ pub fn render_revision(
             for (index, step) in rev.upgrade.iter().enumerate() {
                 let site = Site::new(rev, Direction::Upgrade, index + 1, step.line, dialect);
                 apply_step(step, &site, &mut model)?;
+            }
+            if let Some(current) = current {
+                model = current.clone();
             }
             match &rev.downgrade {
                 Some(steps) => {
@@ -138,7 +166,7 @@ pub fn render_revision(
             }
         }
     }
-    Ok(out)
+    Ok((out, model))
 }
 
 /// The inverse of `rev`'s upgrade as operations in run order, each with
@@ -197,12 +225,31 @@ fn derive_downgrade(
 pub fn replay_schema(revs: &[&Revision], dialect: Dialect) -> Result<SchemaModel, Error> {
     let mut model = SchemaModel::new();
     for rev in revs {
-        for (index, step) in rev.upgrade.iter().enumerate() {
-            let site = Site::new(rev, Direction::Upgrade, index + 1, step.line, dialect);
-            apply_step(step, &site, &mut model)?;
-        }
+        replay_onto(&mut model, rev, Direction::Upgrade, dialect)?;
     }
     Ok(model)
+}
+
+/// Records the effect of `rev`'s steps in `direction` on `model` without
+/// rendering them (a downgrade without steps records nothing).
+///
+/// # Errors
+/// As [`replay_schema`].
+pub fn replay_onto(
+    model: &mut SchemaModel,
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<(), Error> {
+    let steps = match direction {
+        Direction::Upgrade => &rev.upgrade[..],
+        Direction::Downgrade => rev.downgrade.as_deref().unwrap_or_default(),
+    };
+    for (index, step) in steps.iter().enumerate() {
+        let site = Site::new(rev, direction, index + 1, step.line, dialect);
+        apply_step(step, &site, model)?;
+    }
+    Ok(())
 }
 
 /// Records `step`'s effect on `model` without rendering it.

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod offline;
 pub mod online;
+pub mod schema;
 pub mod script;
 
 pub use error::{Error, StatementFailure};

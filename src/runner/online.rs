@@ -37,13 +37,15 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::error::{Error, StatementFailure};
+use super::schema;
 use super::script::{downgrade_comment, VersionChange};
-use super::script::{revision_script, upgrade_comment, version_statements, Bookkeeping};
+use super::script::{upgrade_comment, version_statements, Bookkeeping};
 use crate::config::{DbUrl, TransactionMode};
+use crate::dialect::ops::render::{FOREIGN_KEYS_OFF, FOREIGN_KEYS_ON};
 use crate::dialect::versions::{
     At, Elapsed, LogAction, LogEntry, Outcome, RowChange, VersionRow, VersionState, VersionTables,
 };
-use crate::dialect::{render_step, render_steps, Dialect, Direction};
+use crate::dialect::{render_step, Dialect, Direction, RenderedSteps};
 use crate::graph::{Applied, Graph};
 use crate::project::Project;
 use crate::revision::{checksum, Revision};
@@ -228,6 +230,10 @@ struct PlanStep<'g> {
     rev: &'g Revision,
     /// 0-based statement to resume at (journaled revisions).
     resume: Option<usize>,
+    /// The statements, rendered before the run starts
+    /// ([`super::schema::prerender`]); `None`: rendered right before the
+    /// revision runs, from the live schema.
+    rendered: Option<RenderedSteps>,
 }
 
 /// Runs revisions of a project against its database.
@@ -458,6 +464,7 @@ impl<'p> Migrator<'p> {
         }
         let state = self.ensure_tables(db).await?;
         let plan = self.plan(db, &state, direction, target).await?;
+        let plan = self.prerender(db, &state, plan, direction).await?;
         let mut report = RunReport::default();
         for step in &plan {
             if let Some(done) = self
@@ -514,7 +521,11 @@ impl<'p> Migrator<'p> {
         };
         let mut steps: Vec<PlanStep<'p>> = revs
             .into_iter()
-            .map(|rev| PlanStep { rev, resume: None })
+            .map(|rev| PlanStep {
+                rev,
+                resume: None,
+                rendered: None,
+            })
             .collect();
         if steps.is_empty() {
             return Ok(steps);
@@ -592,6 +603,7 @@ impl<'p> Migrator<'p> {
         let source = read_source(rev)?;
         let line = step_line(rev, direction);
         let started = Instant::now();
+        let rendered = self.rendered(db, step, direction).await?;
         let journaled = match db.dialect() {
             Dialect::Mysql => true,
             Dialect::Postgres | Dialect::Sqlite => !rev.transactional || step.resume.is_some(),
@@ -602,12 +614,14 @@ impl<'p> Migrator<'p> {
                 line: &line,
                 resume_at: step.resume,
             });
-            self.run_journaled(db, step, direction, &source, report)
+            self.run_journaled(db, step, &rendered, direction, &source, report)
                 .await
                 .map(|()| true)
         } else {
-            self.run_transactional(db, rev, direction, &source, &line, observer, report)
-                .await
+            self.run_transactional(
+                db, rev, &rendered, direction, &source, &line, observer, report,
+            )
+            .await
         };
         match ran {
             Ok(true) => {
@@ -641,6 +655,7 @@ impl<'p> Migrator<'p> {
         &self,
         db: &mut Db,
         rev: &Revision,
+        rendered: &RenderedSteps,
         direction: Direction,
         source: &str,
         line: &str,
@@ -657,14 +672,14 @@ impl<'p> Migrator<'p> {
         match db.dialect() {
             Dialect::Postgres => {
                 let book = self.book(at, Elapsed::SinceTransactionStart, recorded_source);
-                let script = revision_script(rev, direction, Dialect::Postgres, &self.vars, &book)?;
+                let version_rows = version_statements(rev, change_of(direction), &book);
                 observer.event(&Event::StepStarted {
                     revision: &rev.id,
                     line,
                     resume_at: None,
                 });
                 let mut sql = String::from("BEGIN;\n");
-                for stmt in script.statements.iter().chain(&script.version_statements) {
+                for stmt in rendered.statements.iter().chain(&version_rows) {
                     sql.push_str(stmt);
                     sql.push_str(";\n");
                 }
@@ -672,18 +687,68 @@ impl<'p> Migrator<'p> {
                 if let Err(err) = db.execute_script(&sql, "running a revision").await {
                     rollback(db).await;
                     return Err(self
-                        .fail(db, rev, direction, &script.statements, err, started, report)
+                        .fail(
+                            db,
+                            rev,
+                            direction,
+                            &rendered.statements,
+                            err,
+                            started,
+                            report,
+                        )
                         .await);
                 }
                 Ok(true)
             }
             Dialect::Sqlite | Dialect::Mysql => {
-                let statements = render_steps(rev, direction, db.dialect(), &self.vars)?;
+                let statements = &rendered.statements;
                 observer.event(&Event::StepStarted {
                     revision: &rev.id,
                     line,
                     resume_at: None,
                 });
+                let fk_off = rendered.foreign_keys_off && db.dialect() == Dialect::Sqlite;
+                if fk_off {
+                    db.execute_script(FOREIGN_KEYS_OFF, "turning foreign keys off")
+                        .await
+                        .map_err(interrupted)?;
+                }
+                let ran = self
+                    .sqlite_transaction(db, rev, statements, direction, at, recorded_source, report)
+                    .await;
+                if fk_off {
+                    if let Err(e) = db
+                        .execute_script(FOREIGN_KEYS_ON, "turning foreign keys back on")
+                        .await
+                    {
+                        tracing::warn!("could not restore PRAGMA foreign_keys=ON: {e}");
+                    }
+                }
+                ran
+            }
+        }
+    }
+
+    /// SQLite: `BEGIN IMMEDIATE`, re-read the row, the statements, the
+    /// foreign key check after a rebuild, the bookkeeping, `COMMIT`.
+    #[allow(clippy::too_many_arguments)]
+    async fn sqlite_transaction(
+        &self,
+        db: &mut Db,
+        rev: &Revision,
+        statements: &[String],
+        direction: Direction,
+        at: At,
+        recorded_source: Option<&str>,
+        report: &RunReport,
+    ) -> Result<bool, Error> {
+        let started = Instant::now();
+        let interrupted = |source| Error::Interrupted {
+            source: Box::new(source),
+            report: report.clone(),
+        };
+        {
+            {
                 db.execute_script("BEGIN IMMEDIATE", "starting a transaction")
                     .await
                     .map_err(interrupted)?;
@@ -703,13 +768,19 @@ impl<'p> Migrator<'p> {
                     return Ok(false);
                 }
                 if let Err(err) = db
-                    .execute_script(&join(&statements), "running a revision")
+                    .execute_script(&join(statements), "running a revision")
                     .await
                 {
                     rollback(db).await;
                     return Err(self
-                        .fail(db, rev, direction, &statements, err, started, report)
+                        .fail(db, rev, direction, statements, err, started, report)
                         .await);
+                }
+                if let Some(failure) = self
+                    .check_foreign_keys(db, rev, direction, statements, started, report)
+                    .await
+                {
+                    return Err(failure);
                 }
                 let book = self.book(at, Elapsed::Ms(ms(started)), recorded_source);
                 let mut rows = version_statements(rev, change_of(direction), &book);
@@ -837,13 +908,14 @@ impl<'p> Migrator<'p> {
         &self,
         db: &mut Db,
         step: &PlanStep<'p>,
+        rendered: &RenderedSteps,
         direction: Direction,
         source: &str,
         report: &RunReport,
     ) -> Result<(), Error> {
         let rev = step.rev;
         let started = Instant::now();
-        let statements = render_steps(rev, direction, db.dialect(), &self.vars)?;
+        let statements = &rendered.statements;
         let interrupted = |source| Error::Interrupted {
             source: Box::new(source),
             report: report.clone(),
@@ -974,8 +1046,49 @@ impl<'p> Migrator<'p> {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres | Dialect::Mysql => "BEGIN",
         };
-        db.execute_script(begin, "starting a transaction").await?;
-        let result = self.atomic_body(db, direction, target, observer).await;
+        let fk_off =
+            db.dialect() == Dialect::Sqlite && self.atomic_rebuilds(db, direction, target).await?;
+        if fk_off {
+            db.execute_script(FOREIGN_KEYS_OFF, "turning foreign keys off")
+                .await?;
+        }
+        let result = match db.execute_script(begin, "starting a transaction").await {
+            Ok(()) => self.atomic_body(db, direction, target, observer).await,
+            Err(e) => Err(e.into()),
+        };
+        let result = self.atomic_end(db, result).await;
+        if fk_off {
+            if let Err(e) = db
+                .execute_script(FOREIGN_KEYS_ON, "turning foreign keys back on")
+                .await
+            {
+                tracing::warn!("could not restore PRAGMA foreign_keys=ON: {e}");
+            }
+        }
+        result
+    }
+
+    /// Whether an atomic run's plan holds a SQLite table rebuild (then
+    /// `PRAGMA foreign_keys=OFF` must come before its one `BEGIN`).
+    async fn atomic_rebuilds(
+        &self,
+        db: &mut Db,
+        direction: Direction,
+        target: &str,
+    ) -> Result<bool, Error> {
+        let state = read_state(db, &self.tables).await?;
+        let plan = self.plan(db, &state, direction, target).await?;
+        let plan = self.prerender(db, &state, plan, direction).await?;
+        Ok(plan
+            .iter()
+            .any(|s| s.rendered.as_ref().is_none_or(|r| r.foreign_keys_off)))
+    }
+
+    async fn atomic_end(
+        &self,
+        db: &mut Db,
+        result: Result<RunReport, Error>,
+    ) -> Result<RunReport, Error> {
         match result {
             Ok(report) => {
                 if let Err(e) = db.execute_script("COMMIT", "committing the run").await {
@@ -1000,6 +1113,7 @@ impl<'p> Migrator<'p> {
     ) -> Result<RunReport, Error> {
         let state = self.ensure_tables(db).await?;
         let plan = self.plan(db, &state, direction, target).await?;
+        let plan = self.prerender(db, &state, plan, direction).await?;
         if let Some(step) = plan.iter().find(|s| !s.rev.transactional) {
             return Err(Error::NonTransactionalInAtomic {
                 revision: step.rev.id.clone(),
@@ -1013,7 +1127,7 @@ impl<'p> Migrator<'p> {
             let source = read_source(rev)?;
             let line = step_line(rev, direction);
             let started = Instant::now();
-            let statements = render_steps(rev, direction, db.dialect(), &self.vars)?;
+            let statements = self.rendered(db, step, direction).await?.statements;
             observer.event(&Event::StepStarted {
                 revision: &rev.id,
                 line: &line,
@@ -1044,6 +1158,21 @@ impl<'p> Migrator<'p> {
                     true,
                     &RunReport::default(),
                 ))));
+            }
+            if let Some(failure) = self
+                .check_foreign_keys(
+                    db,
+                    rev,
+                    direction,
+                    &statements,
+                    started,
+                    &RunReport::default(),
+                )
+                .await
+            {
+                observer.event(&Event::StepFailed { revision: &rev.id });
+                let _ = db.execute_script("BEGIN", "restarting").await;
+                return Err(failure);
             }
             let recorded_source = (direction == Direction::Upgrade).then_some(source.as_str());
             let book = self.book(
@@ -1269,6 +1398,110 @@ impl<'p> Migrator<'p> {
             error: None,
             applied_by: &self.applied_by,
         })
+    }
+
+    /// Renders every revision of `plan` before anything runs, against the
+    /// schema its operations need ([`schema::prerender`]).
+    async fn prerender(
+        &self,
+        db: &mut Db,
+        state: &DbState,
+        mut plan: Vec<PlanStep<'p>>,
+        direction: Direction,
+    ) -> Result<Vec<PlanStep<'p>>, Error> {
+        let revs: Vec<&Revision> = plan.iter().map(|s| s.rev).collect();
+        let live = if revs.iter().any(|r| schema::needs_model(r, direction)) {
+            Some(schema::live_model(db, self.graph, state.applied().ids()).await?)
+        } else {
+            None
+        };
+        let rendered =
+            schema::prerender(&revs, direction, db.dialect(), &self.vars, self.graph, live)?;
+        for (step, r) in plan.iter_mut().zip(rendered) {
+            step.rendered = r;
+        }
+        Ok(plan)
+    }
+
+    /// The step's statements: pre-rendered, or rendered now from the live
+    /// schema.
+    async fn rendered(
+        &self,
+        db: &mut Db,
+        step: &PlanStep<'p>,
+        direction: Direction,
+    ) -> Result<RenderedSteps, Error> {
+        if let Some(r) = &step.rendered {
+            return Ok(r.clone());
+        }
+        let state = read_state(db, &self.tables).await?;
+        let live = schema::live_model(db, self.graph, state.applied().ids()).await?;
+        schema::render_now(
+            step.rev,
+            direction,
+            &self.vars,
+            self.graph,
+            db.dialect(),
+            &live,
+        )
+    }
+
+    /// After a SQLite rebuild: `PRAGMA foreign_key_check` inside the
+    /// transaction; rows → roll back and fail naming them.
+    async fn check_foreign_keys(
+        &self,
+        db: &mut Db,
+        rev: &Revision,
+        direction: Direction,
+        statements: &[String],
+        started: Instant,
+        report: &RunReport,
+    ) -> Option<Error> {
+        let check = statements
+            .iter()
+            .rposition(|s| s.eq_ignore_ascii_case("PRAGMA foreign_key_check"))?;
+        let violations = match db.foreign_key_violations().await {
+            Ok(v) => v,
+            Err(e) => {
+                rollback(db).await;
+                return Some(Error::Interrupted {
+                    source: Box::new(e),
+                    report: report.clone(),
+                });
+            }
+        };
+        if violations.is_empty() {
+            return None;
+        }
+        rollback(db).await;
+        let list: Vec<String> = violations
+            .iter()
+            .take(10)
+            .map(ToString::to_string)
+            .collect();
+        let more = violations.len().saturating_sub(10);
+        let message = format!(
+            "PRAGMA foreign_key_check found {} row(s) breaking a foreign key: {}{}",
+            violations.len(),
+            list.join("; "),
+            if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            }
+        );
+        self.log_failure(db, rev, direction, &message, started)
+            .await;
+        Some(Error::Failed(Box::new(self.failure(
+            rev,
+            direction,
+            statements,
+            Some(check),
+            message,
+            false,
+            false,
+            report,
+        ))))
     }
 
     async fn in_transaction(

@@ -15,6 +15,7 @@ use crate::config::DbUrl;
 use crate::dialect::versions::{VersionState, VersionTables};
 use crate::dialect::{Dialect, Direction};
 
+pub mod introspect;
 mod lock;
 
 pub use lock::RunLock;

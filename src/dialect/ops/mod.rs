@@ -15,10 +15,12 @@
 //! - [`mod@render`]: [`render()`]: an operation → statements per dialect;
 //! - [`sqlite_rebuild`]: the 12-step SQLite table rebuild;
 //! - [`schema`]: [`SchemaModel`], the shapes known before a step;
-//! - [`inverse`]: derived downgrades.
+//! - [`inverse`]: derived downgrades;
+//! - [`introspect`]: SQLite catalog rows → [`TableShape`] (online).
 
 use std::fmt;
 
+pub mod introspect;
 pub mod inverse;
 pub mod model;
 pub mod parse;

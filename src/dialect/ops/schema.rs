@@ -39,6 +39,9 @@ pub enum TableState {
     Known(TableShape),
     /// Raw SQL changed it; its definition is unknown from here on.
     Tainted(Taint),
+    /// It exists in the live database, but its definition does not fit
+    /// the portable model (the reason says what).
+    Opaque(String),
 }
 
 /// The tables known before a step, keyed by lower-case name.
@@ -63,6 +66,11 @@ impl SchemaModel {
         }
     }
 
+    /// Sets what is known about `table`.
+    pub fn set_state(&mut self, table: &str, state: TableState) {
+        self.tables.insert(table.to_ascii_lowercase(), state);
+    }
+
     /// What is known about `table`.
     pub fn state(&self, table: &str) -> Option<&TableState> {
         self.tables.get(&table.to_ascii_lowercase())
@@ -72,7 +80,7 @@ impl SchemaModel {
     pub fn shape(&self, table: &str) -> Option<&TableShape> {
         match self.state(table) {
             Some(TableState::Known(shape)) => Some(shape),
-            Some(TableState::Tainted(_)) | None => None,
+            Some(TableState::Tainted(_) | TableState::Opaque(_)) | None => None,
         }
     }
 
@@ -91,6 +99,9 @@ impl SchemaModel {
                 t.step,
                 t.line
             ))),
+            Some(TableState::Opaque(reason)) => Err(Problem::NeedShape(format!(
+                "{why} needs the current definition of table `{table}`, but in the database {reason}, which retort's table model cannot represent; write this change as an `op = \"sql\"` step with the statements"
+            ))),
             None => Err(Problem::NeedShape(format!(
                 "{why} needs the current definition of table `{table}`, but no earlier revision creates it with a `create_table` operation; write this change as an `op = \"sql\"` step with the statements, or give the table's full definition in a `create_table` operation"
             ))),
@@ -101,14 +112,14 @@ impl SchemaModel {
     pub fn shapes(&self) -> impl Iterator<Item = &TableShape> {
         self.tables.values().filter_map(|s| match s {
             TableState::Known(shape) => Some(shape),
-            TableState::Tainted(_) => None,
+            TableState::Tainted(_) | TableState::Opaque(_) => None,
         })
     }
 
     fn known_mut(&mut self, table: &str) -> Option<&mut TableShape> {
         match self.tables.get_mut(&table.to_ascii_lowercase()) {
             Some(TableState::Known(shape)) => Some(shape),
-            Some(TableState::Tainted(_)) | None => None,
+            Some(TableState::Tainted(_) | TableState::Opaque(_)) | None => None,
         }
     }
 
@@ -217,7 +228,7 @@ impl SchemaModel {
                 shape.name = new_name.to_string();
                 TableState::Known(shape)
             }
-            tainted @ TableState::Tainted(_) => tainted,
+            other @ (TableState::Tainted(_) | TableState::Opaque(_)) => other,
         };
         self.tables.insert(new_name.to_ascii_lowercase(), state);
         // Foreign keys follow the table (SQLite rewrites them on RENAME;
