@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use super::error::Error;
 use crate::dialect::ops::introspect::shape_of;
-use crate::dialect::ops::{Problem, SchemaModel, TableState};
+use crate::dialect::ops::{Problem, SchemaModel, TableShape, TableState};
 use crate::dialect::{
     self, render_revision_on, replay_onto, replay_schema, Dialect, Direction, RenderedSteps,
 };
@@ -86,7 +86,12 @@ pub async fn live_model(
     let mut model = SchemaModel::new();
     for table in &tables {
         let state = match shape_of(table, &objects) {
-            Ok(shape) => TableState::Known(shape),
+            Ok(mut shape) => {
+                if let Some(replayed) = replayed.shape(&table.name) {
+                    names_from(&mut shape, replayed);
+                }
+                TableState::Known(shape)
+            }
             Err(reason) => match replayed.state(&table.name) {
                 Some(state) => state.clone(),
                 None => TableState::Opaque(format!("table `{}`: {reason}", table.name)),
@@ -194,4 +199,42 @@ pub fn render_now(
         Direction::Downgrade => replayed_before(graph, rev, dialect)?,
     };
     Ok(render_revision_on(rev, direction, dialect, vars, &before, Some(live))?.0)
+}
+
+/// Constraint names SQLite does not keep (sea-query writes foreign keys and
+/// inline checks without `CONSTRAINT name`): taken from the replayed shape
+/// where the columns (or the expression) match, so that a later
+/// `drop_foreign_key` / `drop_constraint` still finds them.
+fn names_from(shape: &mut TableShape, replayed: &TableShape) {
+    let same = |a: &[String], b: &[String]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+    };
+    for fk in shape.foreign_keys.iter_mut().filter(|f| f.name.is_none()) {
+        fk.name = replayed
+            .foreign_keys
+            .iter()
+            .find(|r| {
+                same(&r.columns, &fk.columns) && r.ref_table.eq_ignore_ascii_case(&fk.ref_table)
+            })
+            .and_then(|r| r.name.clone());
+    }
+    for u in shape.uniques.iter_mut().filter(|u| u.name.is_none()) {
+        u.name = replayed
+            .uniques
+            .iter()
+            .find(|r| same(&r.columns, &u.columns))
+            .and_then(|r| r.name.clone());
+    }
+    let squash = |s: &str| {
+        s.split_whitespace()
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    for c in shape.checks.iter_mut().filter(|c| c.name.is_none()) {
+        c.name = replayed
+            .checks
+            .iter()
+            .find(|r| squash(&r.sql) == squash(&c.sql))
+            .and_then(|r| r.name.clone());
+    }
 }

@@ -8,6 +8,7 @@ mod listings;
 mod live_runner;
 mod lock;
 mod offline;
+mod ops_roundtrip;
 mod oracle;
 mod revision;
 mod roundtrip;
