@@ -9,6 +9,7 @@ mod live_runner;
 mod lock;
 mod offline;
 mod ops_roundtrip;
+mod ops_sqlite_rebuild;
 mod oracle;
 mod revision;
 mod roundtrip;
