@@ -316,6 +316,7 @@ impl SchemaModel {
                         }
                     }
                 }
+                None if is_dml(&statement) => {}
                 None => {
                     for (name, state) in self.tables.iter_mut() {
                         if words.contains(name) {
@@ -326,6 +327,23 @@ impl SchemaModel {
             }
         }
     }
+}
+
+/// Whether `statement` only reads or writes rows (`SELECT`, `INSERT`,
+/// `UPDATE`, `DELETE`, `WITH …`, `VALUES`): it cannot change a table's
+/// definition, so it taints nothing (a data-lane backfill must not make a
+/// later rebuild impossible offline). `REPLACE` and `MERGE` count too.
+fn is_dml(statement: &str) -> bool {
+    let first = statement
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        first.as_str(),
+        "select" | "insert" | "update" | "delete" | "with" | "values" | "replace" | "merge"
+    )
 }
 
 fn drop_column(shape: &mut TableShape, column: &str) {
@@ -458,6 +476,8 @@ mod tests {
         m.apply_sql("DROP VIEW IF EXISTS v_parent", Dialect::Sqlite, &taint());
         assert_eq!(m.shape("parent").unwrap().dependents.len(), 1);
         m.apply_sql("UPDATE Other SET x = 1", Dialect::Sqlite, &taint());
+        assert!(m.shape("other").is_some(), "DML changes no definition");
+        m.apply_sql("ALTER TABLE Other ADD x int", Dialect::Sqlite, &taint());
         assert!(m.shape("other").is_none());
         let e = m.require("other", "alter_column").unwrap_err().to_string();
         assert!(
