@@ -614,9 +614,26 @@ impl<'p> Migrator<'p> {
                 line: &line,
                 resume_at: step.resume,
             });
-            self.run_journaled(db, step, &rendered, direction, &source, report)
+            // A rebuild outside a transaction (`transactional = false` or a
+            // resume on SQLite) still needs foreign keys off around it.
+            let fk_off = rendered.foreign_keys_off && db.dialect() == Dialect::Sqlite;
+            if fk_off {
+                db.execute_script(FOREIGN_KEYS_OFF, "turning foreign keys off")
+                    .await?;
+            }
+            let ran = self
+                .run_journaled(db, step, &rendered, direction, &source, report)
                 .await
-                .map(|()| true)
+                .map(|()| true);
+            if fk_off {
+                if let Err(e) = db
+                    .execute_script(FOREIGN_KEYS_ON, "turning foreign keys back on")
+                    .await
+                {
+                    tracing::warn!("could not restore PRAGMA foreign_keys=ON: {e}");
+                }
+            }
+            ran
         } else {
             self.run_transactional(
                 db, rev, &rendered, direction, &source, &line, observer, report,
@@ -991,7 +1008,7 @@ impl<'p> Migrator<'p> {
                 return Err(Error::Failed(Box::new(self.failure(
                     rev,
                     direction,
-                    &statements,
+                    statements,
                     Some(index),
                     message,
                     true,
