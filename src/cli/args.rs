@@ -436,7 +436,9 @@ impl Command {
     /// Takes the `-x` pairs given after the command.
     pub fn take_batch_size(&self) -> Option<u64> {
         match self {
-            Command::Upgrade { batch_size, .. } | Command::Downgrade { batch_size, .. } => *batch_size,
+            Command::Upgrade { batch_size, .. } | Command::Downgrade { batch_size, .. } => {
+                *batch_size
+            }
             _ => None,
         }
     }

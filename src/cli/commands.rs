@@ -93,9 +93,11 @@ fn run_on_project(
         }
         // DATA LANE: dry runs and fixtures.
         Action::DryRun { downgrade, target } => live::dry_run(project, *downgrade, target, printer),
-        Action::DataDump { table, json, output } => {
-            live::data_dump(project, table, *json, output.as_deref(), printer)
-        }
+        Action::DataDump {
+            table,
+            json,
+            output,
+        } => live::data_dump(project, table, *json, output.as_deref(), printer),
         Action::DataLoad {
             file,
             table,
@@ -406,7 +408,11 @@ mod live {
     ) -> anyhow::Result<()> {
         use crate::data::fixture::{dump, DumpFormat};
         let url = migrator(project, false)?.url().clone();
-        let format = if json { DumpFormat::Json } else { DumpFormat::Csv };
+        let format = if json {
+            DumpFormat::Json
+        } else {
+            DumpFormat::Csv
+        };
         let text = runtime()?.block_on(async {
             let mut db = crate::store::Db::connect(&url).await?;
             let text = dump(&mut db, table, format).await;
@@ -439,7 +445,10 @@ mod live {
             db.close().await;
             Ok::<_, anyhow::Error>(rows?)
         })?;
-        printer.info(&format!("Loaded {rows} rows from {} into {table}", file.display()))?;
+        printer.info(&format!(
+            "Loaded {rows} rows from {} into {table}",
+            file.display()
+        ))?;
         Ok(())
     }
 
@@ -480,7 +489,10 @@ mod live {
             let checkpoints = runtime()?.block_on(migrator.data_checkpoints())?;
             let mut text = String::new();
             for (version, cp) in checkpoints {
-                text.push_str(&format!("Data revision {version} in progress: {}\n", cp.describe()));
+                text.push_str(&format!(
+                    "Data revision {version} in progress: {}\n",
+                    cp.describe()
+                ));
             }
             printer.result(&text)?;
         }

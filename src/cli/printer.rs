@@ -240,7 +240,10 @@ impl ProgressPrinter {
                     .last_line
                     .is_none_or(|t| t.elapsed() >= LOG_INTERVAL);
                 if self.data.batches_since >= LOG_EVERY || due {
-                    self.write(&format!("  {}", log_line(label, *done, *total, *rate)), true);
+                    self.write(
+                        &format!("  {}", log_line(label, *done, *total, *rate)),
+                        true,
+                    );
                     self.data.batches_since = 0;
                     self.data.last_line = Some(std::time::Instant::now());
                 }

@@ -10,7 +10,9 @@ use crate::config::Overrides;
 use crate::graph::Range;
 use crate::revision::FileFormat;
 
-use super::args::{Cli, Command, ConflictArg, DataCommand, FixtureFormat, MergeArgs, OutputFormat, RevisionArgs};
+use super::args::{
+    Cli, Command, ConflictArg, DataCommand, FixtureFormat, MergeArgs, OutputFormat, RevisionArgs,
+};
 use super::error::Error;
 
 /// Everything a command run needs, resolved.
@@ -383,12 +385,21 @@ fn resolve_action(command: Command, top: Option<OutputFormat>) -> Result<Action,
         Command::Data(data) => {
             no_listing(top, "data")?;
             Ok(match data {
-                DataCommand::Dump { table, format, output } => Action::DataDump {
+                DataCommand::Dump {
+                    table,
+                    format,
+                    output,
+                } => Action::DataDump {
                     table,
                     json: format == FixtureFormat::Json,
                     output,
                 },
-                DataCommand::Load { file, table, on_conflict, batch_size } => Action::DataLoad {
+                DataCommand::Load {
+                    file,
+                    table,
+                    on_conflict,
+                    batch_size,
+                } => Action::DataLoad {
                     file,
                     table,
                     on_conflict: match on_conflict {

@@ -165,7 +165,9 @@ macro_rules! decode {
         } else if let Ok(v) = row.try_get::<Option<chrono::NaiveDate>, _>(i) {
             Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
         } else if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
-            Ok(v.map_or(Val::Null, |b| Val::Text(String::from_utf8_lossy(&b).into_owned())))
+            Ok(v.map_or(Val::Null, |b| {
+                Val::Text(String::from_utf8_lossy(&b).into_owned())
+            }))
         } else {
             Err(format!(
                 "cannot read column {} of type {}: CAST it to a number or text in the query",
@@ -260,7 +262,7 @@ async fn read_row(
     let q = format!(
         "SELECT state, {progress} FROM {} WHERE version = {}",
         version_table(dialect, tables),
-        p.next()
+        p.marker()
     );
     let row = first_row(db, &q, &[Val::Text(id.to_string())])
         .await
@@ -288,21 +290,30 @@ fn db_err(what: &str, message: String) -> Error {
 fn checkpoint_sql(dialect: Dialect, tables: &VersionTables) -> String {
     let mut p = sql::Params::new(dialect);
     let value = match dialect {
-        Dialect::Postgres => format!("CAST({} AS jsonb)", p.next()),
-        Dialect::Sqlite | Dialect::Mysql => p.next(),
+        Dialect::Postgres => format!("CAST({} AS jsonb)", p.marker()),
+        Dialect::Sqlite | Dialect::Mysql => p.marker(),
     };
     format!(
         "UPDATE {} SET state = 'running', error = NULL, progress = {value} WHERE version = {}",
         version_table(dialect, tables),
-        p.next()
+        p.marker()
     )
 }
 
-pub(crate) async fn save_checkpoint(db: &mut Db, ctx: &Ctx<'_>, id: &str, cp: &Checkpoint) -> Result<(), String> {
+pub(crate) async fn save_checkpoint(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    id: &str,
+    cp: &Checkpoint,
+) -> Result<(), String> {
     let q = checkpoint_sql(db.dialect(), ctx.tables);
-    exec(db, &q, &[Val::Text(cp.to_json()), Val::Text(id.to_string())])
-        .await
-        .map(drop)
+    exec(
+        db,
+        &q,
+        &[Val::Text(cp.to_json()), Val::Text(id.to_string())],
+    )
+    .await
+    .map(drop)
 }
 
 fn begin(dialect: Dialect) -> &'static str {
@@ -321,7 +332,11 @@ async fn rollback(db: &mut Db) {
 ///
 /// # Errors
 /// Invalid steps; a downgrade without a reverse.
-pub fn steps(rev: &Revision, direction: Direction, dialect: Dialect) -> Result<Vec<Located>, Error> {
+pub fn steps(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<Located>, Error> {
     model::steps_of(rev, direction, dialect)
 }
 
@@ -358,7 +373,14 @@ pub async fn run_revision(
             }
             return Err(e);
         }
-        cp = Checkpoint::start(dir, cp.step + 1, steps.len(), steps.get(cp.step + 1).map_or("verify", |s| s.label.as_str()));
+        cp = Checkpoint::start(
+            dir,
+            cp.step + 1,
+            steps.len(),
+            steps
+                .get(cp.step + 1)
+                .map_or("verify", |s| s.label.as_str()),
+        );
         save_checkpoint(db, ctx, &rev.id, &cp)
             .await
             .map_err(|m| db_err("saving the checkpoint", m))?;
@@ -385,7 +407,8 @@ async fn start(
 ) -> Result<Option<Checkpoint>, Error> {
     let dialect = db.dialect();
     let dir = direction.name();
-    db.execute_script(begin(dialect), "starting a transaction").await?;
+    db.execute_script(begin(dialect), "starting a transaction")
+        .await?;
     let row = match read_row(db, ctx.tables, &rev.id).await {
         Ok(row) => row,
         Err(e) => {
@@ -450,7 +473,10 @@ async fn start(
     let mut script = statements.join(";\n");
     if !script.is_empty() {
         script.push(';');
-        if let Err(e) = db.execute_script(&script, "recording the data revision").await {
+        if let Err(e) = db
+            .execute_script(&script, "recording the data revision")
+            .await
+        {
             rollback(db).await;
             return Err(e.into());
         }
@@ -544,9 +570,13 @@ async fn finish(
         applied_by: ctx.applied_by,
     });
     let dialect = db.dialect();
-    db.execute_script(begin(dialect), "starting a transaction").await?;
+    db.execute_script(begin(dialect), "starting a transaction")
+        .await?;
     if let Err(e) = db
-        .execute_script(&format!("{done};\n{log};\nCOMMIT;"), "recording the data revision")
+        .execute_script(
+            &format!("{done};\n{log};\nCOMMIT;"),
+            "recording the data revision",
+        )
         .await
     {
         rollback(db).await;
@@ -573,7 +603,7 @@ async fn verify(
         let row = first_row(db, &check.sql, &[])
             .await
             .map_err(|message| Error::Query {
-                site: Box::new(site),
+                site: Box::new(site.clone()),
                 sql: check.sql.clone(),
                 message,
             })?;
@@ -586,10 +616,8 @@ async fn verify(
         });
         if !ok {
             return Err(Error::VerifyFailed {
-                revision: rev.id.clone(),
-                file: rev.path.clone(),
+                site: Box::new(site),
                 name: check.name.clone(),
-                line: check.line,
                 value: value.display(),
                 expect: format_number(check.expect),
             });
@@ -674,7 +702,8 @@ async fn run_step(
                 total: None,
                 resumed_at: 0,
             });
-            db.execute_script(begin(dialect), "starting a transaction").await?;
+            db.execute_script(begin(dialect), "starting a transaction")
+                .await?;
             for s in &statements {
                 if let Err(e) = db.execute_script(s, "running a statement").await {
                     rollback(db).await;
@@ -696,9 +725,14 @@ async fn run_step(
         } => {
             let key = key_of(db, site, scan).await?;
             let n = batch_size(ctx, *own);
-            run_batched(db, ctx, rev, located, scan, &key, action, n, *sleep_ms, cp, emit).await
+            run_batched(
+                db, ctx, rev, located, scan, &key, action, n, *sleep_ms, cp, emit,
+            )
+            .await
         }
-        DataStep::Load(load) => super::fixture::run_load(db, ctx, rev, located, load, cp, emit).await,
+        DataStep::Load(load) => {
+            super::fixture::run_load(db, ctx, rev, located, load, cp, emit).await
+        }
     }
 }
 
@@ -753,9 +787,19 @@ async fn run_batched(
                 rows: cp.rows_done,
             });
         }
-        db.execute_script(begin(dialect), "starting a transaction").await?;
+        db.execute_script(begin(dialect), "starting a transaction")
+            .await?;
         let outcome = one_batch(
-            db, ctx, rev, site, scan, key, action, cp, started, at_start,
+            db,
+            ctx,
+            rev,
+            site,
+            scan,
+            key,
+            action,
+            cp,
+            started,
+            at_start,
             (&first_bound, &next_bound),
             (first_batch.as_deref(), next_batch.as_deref()),
         )
@@ -889,7 +933,10 @@ pub async fn dry_run(
                 Err(e) => (None, format!("cannot count: {e}")),
             },
             DataStep::Load(load) => match super::fixture::read_fixture(&load.file) {
-                Ok((_, rows)) => (Some(rows.len() as u64), format!("rows in {}", load.file.display())),
+                Ok((_, rows)) => (
+                    Some(rows.len() as u64),
+                    format!("rows in {}", load.file.display()),
+                ),
                 Err(e) => (None, e.to_string()),
             },
         };
@@ -906,7 +953,10 @@ pub async fn dry_run(
 fn first_line(text: &str) -> String {
     let line = text.trim().lines().next().unwrap_or("");
     if line.len() > 60 {
-        format!("{}…", &line[..line.char_indices().nth(60).map_or(line.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &line[..line.char_indices().nth(60).map_or(line.len(), |(i, _)| i)]
+        )
     } else {
         line.to_string()
     }
@@ -955,12 +1005,18 @@ pub(crate) fn json_insert_sql(
 ) -> Result<String, String> {
     use super::model::OnConflict;
     let q = |c: &str| sql::quote_ident(dialect, c);
-    let cols = columns.iter().map(|c| q(c)).collect::<Result<Vec<_>, _>>()?;
-    let keys = conflict_key.iter().map(|c| q(c)).collect::<Result<Vec<_>, _>>()?;
+    let cols = columns
+        .iter()
+        .map(|c| q(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys = conflict_key
+        .iter()
+        .map(|c| q(c))
+        .collect::<Result<Vec<_>, _>>()?;
     let non_key: Vec<&String> = cols.iter().filter(|c| !keys.contains(c)).collect();
     let list = cols.join(", ");
     let mut p = sql::Params::new(dialect);
-    let param = p.next();
+    let param = p.marker();
     let path = |c: &str| format!("'$.\"{}\"'", c.replace(['"', '\''], ""));
     Ok(match dialect {
         Dialect::Postgres => {
@@ -972,11 +1028,18 @@ pub(crate) fn json_insert_sql(
                 OnConflict::Fail => {}
                 OnConflict::Skip => s.push_str(" ON CONFLICT DO NOTHING"),
                 OnConflict::Update => {
-                    let set: Vec<String> = non_key.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect();
+                    let set: Vec<String> = non_key
+                        .iter()
+                        .map(|c| format!("{c} = EXCLUDED.{c}"))
+                        .collect();
                     if set.is_empty() {
                         s.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", ")));
                     } else {
-                        s.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), set.join(", ")));
+                        s.push_str(&format!(
+                            " ON CONFLICT ({}) DO UPDATE SET {}",
+                            keys.join(", "),
+                            set.join(", ")
+                        ));
                     }
                 }
             }
@@ -996,11 +1059,18 @@ pub(crate) fn json_insert_sql(
                 OnConflict::Fail => {}
                 OnConflict::Skip => s.push_str(" ON CONFLICT DO NOTHING"),
                 OnConflict::Update => {
-                    let set: Vec<String> = non_key.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+                    let set: Vec<String> = non_key
+                        .iter()
+                        .map(|c| format!("{c} = excluded.{c}"))
+                        .collect();
                     if set.is_empty() {
                         s.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", ")));
                     } else {
-                        s.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), set.join(", ")));
+                        s.push_str(&format!(
+                            " ON CONFLICT ({}) DO UPDATE SET {}",
+                            keys.join(", "),
+                            set.join(", ")
+                        ));
                     }
                 }
             }
@@ -1013,7 +1083,11 @@ pub(crate) fn json_insert_sql(
                 .map(|(i, c)| format!("c{i} LONGTEXT PATH {}", path(c)))
                 .collect();
             let exprs: Vec<String> = (0..columns.len()).map(|i| format!("v.c{i}")).collect();
-            let ignore = if load.on_conflict == OnConflict::Skip { " IGNORE" } else { "" };
+            let ignore = if load.on_conflict == OnConflict::Skip {
+                " IGNORE"
+            } else {
+                ""
+            };
             let mut s = format!(
                 "INSERT{ignore} INTO {} ({list}) SELECT {} FROM JSON_TABLE({param}, '$[*]' COLUMNS ({})) AS v",
                 load.table,

@@ -111,10 +111,11 @@ pub(crate) async fn run_load(
         load.key.clone()
     };
     let dialect = db.dialect();
-    let insert = json_insert_sql(dialect, load, &columns, &key).map_err(|problem| Error::Invalid {
-        site: Box::new(site.clone()),
-        problem,
-    })?;
+    let insert =
+        json_insert_sql(dialect, load, &columns, &key).map_err(|problem| Error::Invalid {
+            site: Box::new(site.clone()),
+            problem,
+        })?;
     let n = usize::try_from(
         ctx.options
             .batch_size
@@ -153,7 +154,12 @@ pub(crate) async fn run_load(
             return Err(Error::Query {
                 site: Box::new(site.clone()),
                 sql: insert,
-                message: format!("{message} (fixture rows {}..{} of {})", done + 1, end, load.file.display()),
+                message: format!(
+                    "{message} (fixture rows {}..{} of {})",
+                    done + 1,
+                    end,
+                    load.file.display()
+                ),
             });
         }
         cp.rows_done = end as u64;
@@ -218,17 +224,22 @@ pub async fn load_file(
     } else {
         Vec::new()
     };
-    let insert = json_insert_sql(dialect, &load, &columns, &key).map_err(|message| Error::File {
-        path: file.to_path_buf(),
-        message,
-    })?;
+    let insert =
+        json_insert_sql(dialect, &load, &columns, &key).map_err(|message| Error::File {
+            path: file.to_path_buf(),
+            message,
+        })?;
     let mut done = 0;
     for chunk in rows.chunks(batch_size.max(1)) {
         let payload = serde_json::Value::Array(chunk.to_vec()).to_string();
         exec(db, &insert, &[Val::Text(payload)])
             .await
             .map_err(|message| Error::Db {
-                what: format!("loading {} into {table} (rows {}..)", file.display(), done + 1),
+                what: format!(
+                    "loading {} into {table} (rows {}..)",
+                    file.display(),
+                    done + 1
+                ),
                 message,
             })?;
         done += chunk.len() as u64;

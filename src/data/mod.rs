@@ -95,16 +95,12 @@ pub enum Error {
         message: String,
     },
     /// A `[[verify]]` check returned another value.
-    #[error("revision {revision} ({}): verify check `{name}` (line {line}) returned {value}, expected {expect}; the data steps are committed and the revision is marked failed: fix the data or the check and run `retort upgrade` again (only the checks run again), or `retort downgrade`", .file.display())]
+    #[error("revision {} ({}): verify check `{name}` (line {}) returned {value}, expected {expect}; the data steps are committed and the revision is marked failed: fix the data or the check and run `retort upgrade` again (only the checks run again), or `retort downgrade`", .site.revision, .site.file.display(), .site.line)]
     VerifyFailed {
-        /// Revision id.
-        revision: String,
-        /// Revision file.
-        file: PathBuf,
+        /// Revision, file and line of the check.
+        site: Box<Site>,
         /// The check's name.
         name: String,
-        /// Its line.
-        line: usize,
         /// What it returned (`NULL` when nothing).
         value: String,
         /// What it should have returned.

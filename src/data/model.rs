@@ -281,14 +281,28 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn new(site: &'a Site, fields: &'a toml::Table, valid: &'static [&'static str]) -> Result<Self, Error> {
-        if let Some(key) = fields.keys().find(|k| !valid.contains(&k.as_str()) && k.as_str() != "name") {
+    fn new(
+        site: &'a Site,
+        fields: &'a toml::Table,
+        valid: &'static [&'static str],
+    ) -> Result<Self, Error> {
+        if let Some(key) = fields
+            .keys()
+            .find(|k| !valid.contains(&k.as_str()) && k.as_str() != "name")
+        {
             return Err(invalid(
                 site,
-                format!("unknown key `{key}`; valid keys are: {}, name", valid.join(", ")),
+                format!(
+                    "unknown key `{key}`; valid keys are: {}, name",
+                    valid.join(", ")
+                ),
             ));
         }
-        Ok(Fields { site, fields, valid })
+        Ok(Fields {
+            site,
+            fields,
+            valid,
+        })
     }
 
     fn err(&self, message: String) -> Error {
@@ -300,7 +314,10 @@ impl<'a> Fields<'a> {
         match self.fields.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.err(format!("`{key}` must be a string, found {}", other.type_str()))),
+            Some(other) => Err(self.err(format!(
+                "`{key}` must be a string, found {}",
+                other.type_str()
+            ))),
         }
     }
 
@@ -315,7 +332,9 @@ impl<'a> Fields<'a> {
             Some(toml::Value::Integer(i)) if *i > 0 || (key == "sleep_ms" && *i == 0) => {
                 Ok(Some(u64::try_from(*i).unwrap_or(0)))
             }
-            Some(other) => Err(self.err(format!("`{key}` must be a positive integer, found {other}"))),
+            Some(other) => {
+                Err(self.err(format!("`{key}` must be a positive integer, found {other}")))
+            }
         }
     }
 
@@ -332,7 +351,10 @@ impl<'a> Fields<'a> {
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(other) => Err(self.err(format!("`{key}` must be a string or an array of strings, found {}", other.type_str()))),
+            Some(other) => Err(self.err(format!(
+                "`{key}` must be a string or an array of strings, found {}",
+                other.type_str()
+            ))),
         }
     }
 
@@ -345,7 +367,10 @@ impl<'a> Fields<'a> {
                     toml::Value::Integer(i) => Ok((k.clone(), i.to_string())),
                     toml::Value::Float(f) => Ok((k.clone(), f.to_string())),
                     toml::Value::Boolean(b) => Ok((k.clone(), b.to_string())),
-                    other => Err(self.err(format!("`{key}.{k}` must be a string, found {}", other.type_str()))),
+                    other => Err(self.err(format!(
+                        "`{key}.{k}` must be a string, found {}",
+                        other.type_str()
+                    ))),
                 })
                 .collect(),
             _ => Err(self.err(format!("missing `{key}`, e.g. `{key} = {example}`"))),
@@ -399,7 +424,13 @@ fn parse_op(
     Ok(Located { site, label, step })
 }
 
-fn batched(f: &Fields<'_>, dialect: Dialect, table: &str, action: BatchAction, filter: Option<String>) -> Result<DataStep, Error> {
+fn batched(
+    f: &Fields<'_>,
+    dialect: Dialect,
+    table: &str,
+    action: BatchAction,
+    filter: Option<String>,
+) -> Result<DataStep, Error> {
     Ok(DataStep::Batched {
         scan: Scan {
             from: table.to_string(),
@@ -440,7 +471,13 @@ fn parse_fields(
                 .map(|(c, e)| Ok((q(&c)?, e)))
                 .collect::<Result<Vec<_>, Error>>()?;
             let filter = f.opt_str("where")?;
-            batched(&f, dialect, &table.clone(), BatchAction::Update { table, set }, filter)
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update { table, set },
+                filter,
+            )
         }
         "transform" => {
             let f = Fields::new(site, fields, keys!["table", "set", "where"])?;
@@ -448,16 +485,32 @@ fn parse_fields(
             let set = f.table("set", "{ first_name = \"{{ full_name.split(' ')[0] }}\" }")?;
             for (col, template) in &set {
                 q(col)?;
-                super::transform::check(template).map_err(|m| invalid(site, format!("`set.{col}`: {m}")))?;
+                super::transform::check(template)
+                    .map_err(|m| invalid(site, format!("`set.{col}`: {m}")))?;
             }
             let filter = f.opt_str("where")?;
-            batched(&f, dialect, &table.clone(), BatchAction::Transform { table, set }, filter)
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Transform { table, set },
+                filter,
+            )
         }
         "copy_rows" => {
-            let f = Fields::new(site, fields, keys!["target", "columns", "select", "from", "where"])?;
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["target", "columns", "select", "from", "where"],
+            )?;
             let target = f.ident("target", dialect, "\"employee_flat\"")?;
-            let columns_raw = f.strings("columns")?.ok_or_else(|| f.err("missing `columns`, e.g. `columns = [\"id\", \"name\"]`".to_string()))?;
-            let columns = columns_raw.iter().map(|c| q(c)).collect::<Result<Vec<_>, _>>()?;
+            let columns_raw = f.strings("columns")?.ok_or_else(|| {
+                f.err("missing `columns`, e.g. `columns = [\"id\", \"name\"]`".to_string())
+            })?;
+            let columns = columns_raw
+                .iter()
+                .map(|c| q(c))
+                .collect::<Result<Vec<_>, _>>()?;
             let exprs = f.strings("select")?.unwrap_or_else(|| columns.clone());
             if exprs.len() != columns.len() {
                 return Err(f.err(format!(
@@ -468,7 +521,10 @@ fn parse_fields(
             }
             let from = f.str("from", "\"person p JOIN employee e ON e.id = p.id\"")?;
             let key = f.opt_ident("key", dialect)?.ok_or_else(|| {
-                f.err("missing `key`: the column (of `from`) the batches walk, e.g. `key = \"p.id\"`".to_string())
+                f.err(
+                    "missing `key`: the column (of `from`) the batches walk, e.g. `key = \"p.id\"`"
+                        .to_string(),
+                )
             })?;
             Ok(DataStep::Batched {
                 scan: Scan {
@@ -477,13 +533,21 @@ fn parse_fields(
                     key: Some(key),
                     filter: f.opt_str("where")?,
                 },
-                action: BatchAction::Insert { target, columns, exprs },
+                action: BatchAction::Insert {
+                    target,
+                    columns,
+                    exprs,
+                },
                 batch_size: f.opt_u64("batch_size")?,
                 sleep_ms: f.opt_u64("sleep_ms")?.unwrap_or(0),
             })
         }
         "load" => {
-            let f = Fields::new(site, fields, &["table", "file", "on_conflict", "key", "batch_size"])?;
+            let f = Fields::new(
+                site,
+                fields,
+                &["table", "file", "on_conflict", "key", "batch_size"],
+            )?;
             let table_raw = f.str("table", "\"country\"")?;
             let table = q(&table_raw)?;
             let file = f.str("file", "\"fixtures/countries.csv\"")?;
@@ -492,7 +556,11 @@ fn parse_fields(
                 None | Some("fail") => OnConflict::Fail,
                 Some("skip") => OnConflict::Skip,
                 Some("update") => OnConflict::Update,
-                Some(other) => return Err(f.err(format!("`on_conflict = \"{other}\"`: expected fail, skip or update"))),
+                Some(other) => {
+                    return Err(f.err(format!(
+                        "`on_conflict = \"{other}\"`: expected fail, skip or update"
+                    )))
+                }
             };
             let key = f.strings("key")?.unwrap_or_default();
             for k in &key {
@@ -513,16 +581,36 @@ fn parse_fields(
             let from = f.ident("from", dialect, "\"email\"")?;
             let to = f.ident("to", dialect, "\"email_address\"")?;
             let filter = f.opt_str("where")?;
-            batched(&f, dialect, &table.clone(), BatchAction::Update { table, set: vec![(to, from)] }, filter)
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(to, from)],
+                },
+                filter,
+            )
         }
         "populate_field" => {
-            let f = Fields::new(site, fields, keys!["table", "column", "value", "expr", "only_null", "where"])?;
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "column", "value", "expr", "only_null", "where"],
+            )?;
             let table = f.ident("table", dialect, "\"users\"")?;
             let column = f.ident("column", dialect, "\"status\"")?;
             let expr = match (fields.get("value"), f.opt_str("expr")?) {
-                (Some(v), None) => toml_literal(dialect, v).ok_or_else(|| f.err("`value` must be a string, number or boolean".to_string()))?,
+                (Some(v), None) => toml_literal(dialect, v).ok_or_else(|| {
+                    f.err("`value` must be a string, number or boolean".to_string())
+                })?,
                 (None, Some(e)) => e,
-                _ => return Err(f.err("give exactly one of `value` (a literal) or `expr` (an SQL expression)".to_string())),
+                _ => {
+                    return Err(f.err(
+                        "give exactly one of `value` (a literal) or `expr` (an SQL expression)"
+                            .to_string(),
+                    ))
+                }
             };
             let expr = match fields.get("value") {
                 Some(toml::Value::String(s)) => literal(s),
@@ -533,13 +621,31 @@ fn parse_fields(
                 Some(toml::Value::Boolean(b)) => *b,
                 Some(_) => return Err(f.err("`only_null` must be true or false".to_string())),
             };
-            let filter = and(only_null.then(|| format!("{column} IS NULL")), f.opt_str("where")?);
-            batched(&f, dialect, &table.clone(), BatchAction::Update { table, set: vec![(column, expr)] }, filter)
+            let filter = and(
+                only_null.then(|| format!("{column} IS NULL")),
+                f.opt_str("where")?,
+            );
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(column, expr)],
+                },
+                filter,
+            )
         }
         "merge_fields" => {
-            let f = Fields::new(site, fields, keys!["table", "from", "into", "separator", "where"])?;
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "from", "into", "separator", "where"],
+            )?;
             let table = f.ident("table", dialect, "\"users\"")?;
-            let from = f.strings("from")?.ok_or_else(|| f.err("missing `from`, e.g. `from = [\"first_name\", \"last_name\"]`".to_string()))?;
+            let from = f.strings("from")?.ok_or_else(|| {
+                f.err("missing `from`, e.g. `from = [\"first_name\", \"last_name\"]`".to_string())
+            })?;
             if from.len() < 2 {
                 return Err(f.err("`from` needs at least two columns".to_string()));
             }
@@ -548,13 +654,28 @@ fn parse_fields(
             let sep = f.opt_str("separator")?.unwrap_or_else(|| " ".to_string());
             let expr = super::sql::concat_ws(dialect, &literal(&sep), &from);
             let filter = f.opt_str("where")?;
-            batched(&f, dialect, &table.clone(), BatchAction::Update { table, set: vec![(into, expr)] }, filter)
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(into, expr)],
+                },
+                filter,
+            )
         }
         "split_field" => {
-            let f = Fields::new(site, fields, keys!["table", "from", "into", "separator", "where"])?;
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "from", "into", "separator", "where"],
+            )?;
             let table = f.ident("table", dialect, "\"users\"")?;
             let from = f.ident("from", dialect, "\"full_name\"")?;
-            let into = f.strings("into")?.ok_or_else(|| f.err("missing `into`, e.g. `into = [\"first_name\", \"last_name\"]`".to_string()))?;
+            let into = f.strings("into")?.ok_or_else(|| {
+                f.err("missing `into`, e.g. `into = [\"first_name\", \"last_name\"]`".to_string())
+            })?;
             if into.len() != 2 {
                 return Err(f.err("`into` must name two columns: the part before the first separator and the rest".to_string()));
             }
@@ -565,10 +686,20 @@ fn parse_fields(
             let (head, tail) = super::sql::split_first(dialect, &from, &literal(&sep));
             let set = vec![(q(&into[0])?, head), (q(&into[1])?, tail)];
             let filter = f.opt_str("where")?;
-            batched(&f, dialect, &table.clone(), BatchAction::Update { table, set }, filter)
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update { table, set },
+                filter,
+            )
         }
         "convert_type" => {
-            let f = Fields::new(site, fields, keys!["table", "from", "to", "type", "default", "where"])?;
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "from", "to", "type", "default", "where"],
+            )?;
             let table = f.ident("table", dialect, "\"users\"")?;
             let from = f.ident("from", dialect, "\"age_text\"")?;
             let to = f.ident("to", dialect, "\"age\"")?;
@@ -576,11 +707,22 @@ fn parse_fields(
             let default = match fields.get("default") {
                 None => "NULL".to_string(),
                 Some(toml::Value::String(s)) => literal(s),
-                Some(v) => toml_literal(dialect, v).ok_or_else(|| f.err("`default` must be a string, number or boolean".to_string()))?,
+                Some(v) => toml_literal(dialect, v).ok_or_else(|| {
+                    f.err("`default` must be a string, number or boolean".to_string())
+                })?,
             };
             let expr = super::sql::convert(dialect, &from, &ty, &default).map_err(|m| f.err(m))?;
             let filter = f.opt_str("where")?;
-            batched(&f, dialect, &table.clone(), BatchAction::Update { table, set: vec![(to, expr)] }, filter)
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(to, expr)],
+                },
+                filter,
+            )
         }
         "rename_values" => {
             let f = Fields::new(site, fields, keys!["table", "column", "mapping", "where"])?;
@@ -594,22 +736,56 @@ fn parse_fields(
                 olds.push(literal(old));
             }
             case.push_str(&format!(" ELSE {column} END"));
-            let filter = and(Some(format!("{column} IN ({})", olds.join(", "))), f.opt_str("where")?);
-            batched(&f, dialect, &table.clone(), BatchAction::Update { table, set: vec![(column, case)] }, filter)
+            let filter = and(
+                Some(format!("{column} IN ({})", olds.join(", "))),
+                f.opt_str("where")?,
+            );
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(column, case)],
+                },
+                filter,
+            )
         }
         "dedup" => {
             let f = Fields::new(site, fields, keys!["table", "by", "keep"])?;
             let table = f.ident("table", dialect, "\"users\"")?;
-            let by = f.strings("by")?.ok_or_else(|| f.err("missing `by`, e.g. `by = [\"email\"]`".to_string()))?;
+            let by = f
+                .strings("by")?
+                .ok_or_else(|| f.err("missing `by`, e.g. `by = [\"email\"]`".to_string()))?;
             let by = by.iter().map(|c| q(c)).collect::<Result<Vec<_>, _>>()?;
             let keep_first = match f.opt_str("keep")?.as_deref() {
                 None | Some("first") => true,
                 Some("last") => false,
-                Some(other) => return Err(f.err(format!("`keep = \"{other}\"`: expected first or last (by key order)"))),
+                Some(other) => {
+                    return Err(f.err(format!(
+                        "`keep = \"{other}\"`: expected first or last (by key order)"
+                    )))
+                }
             };
-            batched(&f, dialect, &table.clone(), BatchAction::Dedup { table, by, keep_first }, None)
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Dedup {
+                    table,
+                    by,
+                    keep_first,
+                },
+                None,
+            )
         }
-        other => Err(invalid(site, format!("`{other}` is not a data operation; valid: {}", DATA_OPS.join(", ")))),
+        other => Err(invalid(
+            site,
+            format!(
+                "`{other}` is not a data operation; valid: {}",
+                DATA_OPS.join(", ")
+            ),
+        )),
     }
 }
 
@@ -622,4 +798,3 @@ fn toml_literal(dialect: Dialect, v: &toml::Value) -> Option<String> {
         _ => None,
     }
 }
-

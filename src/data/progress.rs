@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(Checkpoint::from_json(&text), Some(c));
         let journal = crate::store::Progress::from_json(&text).unwrap();
         assert_eq!(journal.statement, 1);
-        assert_eq!(Checkpoint::from_json("{\"direction\":\"upgrade\",\"statement\":2}"), None);
+        assert_eq!(
+            Checkpoint::from_json("{\"direction\":\"upgrade\",\"statement\":2}"),
+            None
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ fn comment_block(lines: &[String]) -> String {
 ///
 /// # Errors
 /// Invalid steps, unreadable fixtures, a downgrade without a reverse.
-pub fn render(rev: &Revision, direction: Direction, dialect: Dialect) -> Result<Vec<String>, Error> {
+pub fn render(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for located in model::steps_of(rev, direction, dialect)? {
         match &located.step {
@@ -52,7 +56,10 @@ pub fn render(rev: &Revision, direction: Direction, dialect: Dialect) -> Result<
                     .key
                     .clone()
                     .unwrap_or_else(|| "the primary key".to_string());
-                let key = scan.key.clone().unwrap_or_else(|| "<primary key>".to_string());
+                let key = scan
+                    .key
+                    .clone()
+                    .unwrap_or_else(|| "<primary key>".to_string());
                 match action {
                     BatchAction::Transform { table, set } => {
                         let mut lines = vec![
@@ -81,18 +88,31 @@ pub fn render(rev: &Revision, direction: Direction, dialect: Dialect) -> Result<
                 let (columns, rows) = read_fixture(&load.file)?;
                 let cols: Vec<String> = columns
                     .iter()
-                    .map(|c| sql::quote_ident(dialect, c).map_err(|problem| Error::Invalid { site: Box::new(located.site.clone()), problem }))
+                    .map(|c| {
+                        sql::quote_ident(dialect, c).map_err(|problem| Error::Invalid {
+                            site: Box::new(located.site.clone()),
+                            problem,
+                        })
+                    })
                     .collect::<Result<_, _>>()?;
-                let n = usize::try_from(load.batch_size.unwrap_or(500)).unwrap_or(500).max(1);
+                let n = usize::try_from(load.batch_size.unwrap_or(500))
+                    .unwrap_or(500)
+                    .max(1);
                 for (i, chunk) in rows.chunks(n).enumerate() {
                     let values: Vec<String> = chunk
                         .iter()
                         .map(|row| {
-                            let vals: Vec<String> = columns.iter().map(|c| json_literal(dialect, row.get(c))).collect();
+                            let vals: Vec<String> = columns
+                                .iter()
+                                .map(|c| json_literal(dialect, row.get(c)))
+                                .collect();
                             format!("({})", vals.join(", "))
                         })
                         .collect();
-                    let ignore = matches!((dialect, load.on_conflict), (Dialect::Mysql, OnConflict::Skip));
+                    let ignore = matches!(
+                        (dialect, load.on_conflict),
+                        (Dialect::Mysql, OnConflict::Skip)
+                    );
                     let mut stmt = format!(
                         "INSERT{} INTO {} ({}) VALUES {}",
                         if ignore { " IGNORE" } else { "" },
@@ -100,9 +120,19 @@ pub fn render(rev: &Revision, direction: Direction, dialect: Dialect) -> Result<
                         cols.join(", "),
                         values.join(", ")
                     );
-                    stmt.push_str(&conflict_clause(dialect, load.on_conflict, &cols, &load.key));
+                    stmt.push_str(&conflict_clause(
+                        dialect,
+                        load.on_conflict,
+                        &cols,
+                        &load.key,
+                    ));
                     if i == 0 {
-                        stmt = format!("-- {}: {} rows from {}\n{stmt}", located.label, rows.len(), load.file.display());
+                        stmt = format!(
+                            "-- {}: {} rows from {}\n{stmt}",
+                            located.label,
+                            rows.len(),
+                            load.file.display()
+                        );
                     }
                     out.push(stmt);
                 }
@@ -110,7 +140,9 @@ pub fn render(rev: &Revision, direction: Direction, dialect: Dialect) -> Result<
         }
     }
     if direction == Direction::Upgrade && !rev.verify.is_empty() {
-        let mut lines = vec!["[retort verify] run after the steps; each must return the expected value:".to_string()];
+        let mut lines = vec![
+            "[retort verify] run after the steps; each must return the expected value:".to_string(),
+        ];
         for v in &rev.verify {
             lines.push(format!("  {} (expect {}): {}", v.name, v.expect, v.sql));
         }
@@ -119,14 +151,32 @@ pub fn render(rev: &Revision, direction: Direction, dialect: Dialect) -> Result<
     Ok(out)
 }
 
-fn conflict_clause(dialect: Dialect, on_conflict: OnConflict, cols: &[String], key: &[String]) -> String {
-    let keys: Vec<String> = key.iter().filter_map(|k| sql::quote_ident(dialect, k).ok()).collect();
+fn conflict_clause(
+    dialect: Dialect,
+    on_conflict: OnConflict,
+    cols: &[String],
+    key: &[String],
+) -> String {
+    let keys: Vec<String> = key
+        .iter()
+        .filter_map(|k| sql::quote_ident(dialect, k).ok())
+        .collect();
     match (dialect, on_conflict) {
         (_, OnConflict::Fail) | (Dialect::Mysql, OnConflict::Skip) => String::new(),
-        (Dialect::Sqlite | Dialect::Postgres, OnConflict::Skip) => " ON CONFLICT DO NOTHING".to_string(),
+        (Dialect::Sqlite | Dialect::Postgres, OnConflict::Skip) => {
+            " ON CONFLICT DO NOTHING".to_string()
+        }
         (Dialect::Sqlite | Dialect::Postgres, OnConflict::Update) => {
-            let target = if keys.is_empty() { "(<primary key>)".to_string() } else { format!("({})", keys.join(", ")) };
-            let set: Vec<String> = cols.iter().filter(|c| !keys.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
+            let target = if keys.is_empty() {
+                "(<primary key>)".to_string()
+            } else {
+                format!("({})", keys.join(", "))
+            };
+            let set: Vec<String> = cols
+                .iter()
+                .filter(|c| !keys.contains(c))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
             format!(" ON CONFLICT {target} DO UPDATE SET {}", set.join(", "))
         }
         (Dialect::Mysql, OnConflict::Update) => {

@@ -60,7 +60,7 @@ impl Params {
     }
 
     /// The next marker.
-    pub fn next(&mut self) -> String {
+    pub fn marker(&mut self) -> String {
         self.count += 1;
         match self.dialect {
             Dialect::Postgres => format!("${}", self.count),
@@ -81,7 +81,10 @@ pub fn split_first(dialect: Dialect, col: &str, sep: &str) -> (String, String) {
     let (pos, len) = match dialect {
         Dialect::Sqlite => (format!("instr({col}, {sep})"), format!("length({sep})")),
         Dialect::Postgres => (format!("strpos({col}, {sep})"), format!("length({sep})")),
-        Dialect::Mysql => (format!("LOCATE({sep}, {col})"), format!("CHAR_LENGTH({sep})")),
+        Dialect::Mysql => (
+            format!("LOCATE({sep}, {col})"),
+            format!("CHAR_LENGTH({sep})"),
+        ),
     };
     (
         format!("CASE WHEN {pos} > 0 THEN substr({col}, 1, {pos} - 1) ELSE {col} END"),
@@ -145,10 +148,10 @@ fn null_safe_eq(dialect: Dialect, a: &str, b: &str) -> String {
 /// lower bound for the first batch).
 fn range(key: &str, has_lo: bool, p: &mut Params) -> String {
     if has_lo {
-        let lo = p.next();
-        format!("{key} > {lo} AND {key} <= {}", p.next())
+        let lo = p.marker();
+        format!("{key} > {lo} AND {key} <= {}", p.marker())
     } else {
-        format!("{key} <= {}", p.next())
+        format!("{key} <= {}", p.marker())
     }
 }
 
@@ -164,7 +167,7 @@ fn with_filter(cond: String, filter: Option<&str>) -> String {
 /// One bind (the last key) unless `has_lo` is false.
 pub fn boundary(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool, n: u64) -> String {
     let mut p = Params::new(dialect);
-    let lo = has_lo.then(|| format!("{key} > {}", p.next()));
+    let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
     let cond = match (lo, scan.filter.as_deref()) {
         (Some(lo), Some(f)) => format!(" WHERE {lo} AND ({f})"),
         (Some(lo), None) => format!(" WHERE {lo}"),
@@ -180,7 +183,7 @@ pub fn boundary(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool, n: u64) 
 /// The rows the step would touch from the last key on (`COUNT(*)`).
 pub fn count(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool) -> String {
     let mut p = Params::new(dialect);
-    let lo = has_lo.then(|| format!("{key} > {}", p.next()));
+    let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
     let cond = match (lo, scan.filter.as_deref()) {
         (Some(lo), Some(f)) => format!(" WHERE {lo} AND ({f})"),
         (Some(lo), None) => format!(" WHERE {lo}"),
@@ -202,7 +205,7 @@ pub fn batch(
 ) -> Option<String> {
     let mut p = Params::new(dialect);
     let cond = with_filter(range(key, has_lo, &mut p), scan.filter.as_deref());
-    Some(statement(dialect, scan, key, action, &cond)?)
+    statement(dialect, scan, key, action, &cond)
 }
 
 /// The single bulk statement (`--sql`): the same as one batch over every
@@ -212,7 +215,7 @@ pub fn bulk(dialect: Dialect, scan: &Scan, key: &str, action: &BatchAction) -> O
         .filter
         .as_deref()
         .map_or_else(|| "1 = 1".to_string(), |f| format!("({f})"));
-    statement(dialect, scan, key, action, &cond)
+    statement(dialect, scan, key, action, &cond).map(|s| s.replace(" WHERE 1 = 1", ""))
 }
 
 fn statement(

@@ -72,7 +72,10 @@ fn to_json(v: &Value) -> serde_json::Value {
                 f64::try_from(v.clone())
                     .ok()
                     .and_then(serde_json::Number::from_f64)
-                    .map_or_else(|| serde_json::Value::String(v.to_string()), serde_json::Value::Number)
+                    .map_or_else(
+                        || serde_json::Value::String(v.to_string()),
+                        serde_json::Value::Number,
+                    )
             },
             |i| serde_json::json!(i),
         ),
@@ -96,20 +99,27 @@ pub fn evaluate(
     let mut compiled = Vec::with_capacity(set.len());
     for (col, template) in set {
         let c = match expression_of(template) {
-            Some(expr) => Compiled::Expr(env.compile_expression(expr).map_err(|e| format!("`set.{col}`: {e}"))?),
-            None => Compiled::Template(env.template_from_str(template).map_err(|e| format!("`set.{col}`: {e}"))?),
+            Some(expr) => Compiled::Expr(
+                env.compile_expression(expr)
+                    .map_err(|e| format!("`set.{col}`: {e}"))?,
+            ),
+            None => Compiled::Template(
+                env.template_from_str(template)
+                    .map_err(|e| format!("`set.{col}`: {e}"))?,
+            ),
         };
         compiled.push((col, c));
     }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let key = row.first().cloned().unwrap_or(Val::Null);
-        let ctx = Value::from_iter(
+        let ctx = Value::from(
             names
                 .iter()
                 .skip(1)
                 .zip(row.iter().skip(1))
-                .map(|(n, v)| (n.clone(), to_value(v))),
+                .map(|(n, v)| (n.clone(), to_value(v)))
+                .collect::<std::collections::BTreeMap<String, Value>>(),
         );
         let mut obj = serde_json::Map::new();
         obj.insert(key_name.to_string(), key.to_json());
@@ -127,12 +137,21 @@ pub fn evaluate(
 }
 
 /// The write-back statement of one batch (one bind: the JSON array).
-pub fn write_back_sql(dialect: Dialect, table: &str, key: &str, key_name: &str, cols: &[String]) -> String {
+pub fn write_back_sql(
+    dialect: Dialect,
+    table: &str,
+    key: &str,
+    key_name: &str,
+    cols: &[String],
+) -> String {
     let path = |c: &str| format!("'$.\"{}\"'", c.replace(['"', '\''], ""));
     let qc = |c: &str| sql::quote_ident(dialect, c).unwrap_or_else(|_| c.to_string());
     match dialect {
         Dialect::Postgres => {
-            let set: Vec<String> = cols.iter().map(|c| format!("{q} = v.{q}", q = qc(c))).collect();
+            let set: Vec<String> = cols
+                .iter()
+                .map(|c| format!("{q} = v.{q}", q = qc(c)))
+                .collect();
             format!(
                 "UPDATE {table} SET {} FROM json_populate_recordset(NULL::{table}, CAST($1 AS json)) AS v WHERE {table}.{key} = v.{key}",
                 set.join(", ")
@@ -213,10 +232,20 @@ mod tests {
     #[test]
     fn expressions_and_templates() {
         let names = vec!["id".to_string(), "id".to_string(), "full_name".to_string()];
-        let rows = vec![vec![Val::Int(1), Val::Int(1), Val::Text("Ada Lovelace".into())]];
+        let rows = vec![vec![
+            Val::Int(1),
+            Val::Int(1),
+            Val::Text("Ada Lovelace".into()),
+        ]];
         let set = vec![
-            ("first".to_string(), "{{ full_name.split(' ')[0] }}".to_string()),
-            ("greeting".to_string(), "Hi {{ full_name|upper }}!".to_string()),
+            (
+                "first".to_string(),
+                "{{ full_name.split(' ')[0] }}".to_string(),
+            ),
+            (
+                "greeting".to_string(),
+                "Hi {{ full_name|upper }}!".to_string(),
+            ),
             ("nothing".to_string(), "{{ none }}".to_string()),
         ];
         let out = evaluate(&set, &names, &rows, "id").unwrap();
@@ -225,7 +254,8 @@ mod tests {
             serde_json::json!({"id": 1, "first": "Ada", "greeting": "Hi ADA LOVELACE!", "nothing": null})
         );
         assert!(check("{{ x.").is_err());
-        let err = evaluate(&[("a".into(), "{{ missing }}".into())], &names, &rows, "id").unwrap_err();
+        let err =
+            evaluate(&[("a".into(), "{{ missing }}".into())], &names, &rows, "id").unwrap_err();
         assert!(err.contains("key 1"), "{err}");
     }
 }

@@ -421,6 +421,7 @@ pub(crate) mod tests {
             template: false,
             upgrade,
             downgrade,
+            verify: Vec::new(),
             lane: "schema".to_string(),
             path: PathBuf::from(format!("migrations/schema/{id}_x.toml")),
             checksum: "c".repeat(64),

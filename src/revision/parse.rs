@@ -624,7 +624,8 @@ table = "account"
         let err = toml("revision = \"a\"\n[[verify]]\nsql = \"s\"\n").unwrap_err();
         assert!(err.to_string().contains(":2:"), "{err}");
         assert!(err.to_string().contains("expect"), "{err}");
-        let err = toml("revision = \"a\"\n[[verify]]\nsql = \"s\"\nexpect = 1\nbad = 2\n").unwrap_err();
+        let err =
+            toml("revision = \"a\"\n[[verify]]\nsql = \"s\"\nexpect = 1\nbad = 2\n").unwrap_err();
         assert!(err.to_string().contains("unknown key `bad`"), "{err}");
     }
 

@@ -29,7 +29,11 @@ fn fill(live: &Live, rows: usize) {
             format!(
                 "({i}, '  User{i}@Example.COM ', '{}', 'Ada{i} Love', '{}')",
                 if i % 3 == 0 { "old" } else { "new" },
-                if i % 5 == 0 { "x".to_string() } else { i.to_string() }
+                if i % 5 == 0 {
+                    "x".to_string()
+                } else {
+                    i.to_string()
+                }
             )
         })
         .collect();
@@ -103,8 +107,14 @@ downgrade = []
         }
     }
     assert!(finished, "upgrade never finished");
-    assert!(kills > 0 && partial_seen, "the run was never killed mid-step ({kills} kills)");
-    assert_eq!(live.count("SELECT COUNT(*) FROM items WHERE counter = 1"), ROWS as i64);
+    assert!(
+        kills > 0 && partial_seen,
+        "the run was never killed mid-step ({kills} kills)"
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
+        ROWS as i64
+    );
     live.assert_applied(&["a1", "b1"]);
 }
 
@@ -144,7 +154,10 @@ downgrade = []
     // Fix the check: only the checks run again (counters stay at 1).
     data_rev(&live, &body(50));
     live.retort(&["upgrade", "head"]).success();
-    assert_eq!(live.count("SELECT COUNT(*) FROM items WHERE counter = 1"), 50);
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
+        50
+    );
     live.assert_applied(&["a1", "b1"]);
 }
 
@@ -168,9 +181,16 @@ downgrade = []
     let versions = live.version_rows();
     let run = live.retort(&["upgrade", "--dry-run"]);
     run.success();
-    assert!(run.stdout().contains("only old: 10 rows"), "{}", run.stdout());
+    assert!(
+        run.stdout().contains("only old: 10 rows"),
+        "{}",
+        run.stdout()
+    );
     assert!(run.stdout().contains("nothing was changed"));
-    assert_eq!(live.rows("SELECT id, status, counter FROM items ORDER BY id"), before);
+    assert_eq!(
+        live.rows("SELECT id, status, counter FROM items ORDER BY id"),
+        before
+    );
     assert_eq!(live.version_rows(), versions);
 }
 
@@ -232,12 +252,28 @@ on_conflict = "skip"
     live.retort(&["upgrade", "head"]).success();
     assert_eq!(
         live.rows("SELECT copy, status, first_name, last_name, age, email FROM items WHERE id = 3"),
-        vec![vec!["  User3@Example.COM ", "legacy", "Ada3", "Love", "3", "user3@example.com"]]
+        vec![vec![
+            "  User3@Example.COM ",
+            "legacy",
+            "Ada3",
+            "Love",
+            "3",
+            "user3@example.com"
+        ]]
     );
     assert_eq!(live.count("SELECT age FROM items WHERE id = 5"), -1);
-    assert_eq!(live.count("SELECT COUNT(*) FROM items WHERE status = 'old'"), 0);
-    assert_eq!(live.count("SELECT COUNT(*) FROM items WHERE status = 'loaded'"), 2);
-    assert_eq!(live.count("SELECT COUNT(*) FROM items WHERE id = 1002 AND email IS NULL"), 1);
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE status = 'old'"),
+        0
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE status = 'loaded'"),
+        2
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE id = 1002 AND email IS NULL"),
+        1
+    );
     // Backward: the derived reverses need no [[downgrade]] except for the
     // transform and load, so this revision spells its downgrade out.
     data_rev(
@@ -277,8 +313,14 @@ batch_size = 9
     live.retort(&["amend", "b1"]).success();
     live.retort(&["downgrade", "a1"]).success();
     assert_eq!(live.count("SELECT COUNT(*) FROM items"), 40);
-    assert_eq!(live.count("SELECT COUNT(*) FROM items WHERE status = 'old'"), 13);
-    assert_eq!(live.count("SELECT COUNT(*) FROM items WHERE copy IS NOT NULL OR age IS NOT NULL"), 0);
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE status = 'old'"),
+        13
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE copy IS NOT NULL OR age IS NOT NULL"),
+        0
+    );
     assert_eq!(
         live.rows("SELECT full_name FROM items WHERE id = 7"),
         vec![vec!["Ada7 Love"]]
@@ -315,7 +357,10 @@ keep = "first"
     );
     live.retort(&["upgrade", "head"]).success();
     assert_eq!(live.count("SELECT COUNT(*) FROM items"), 2);
-    assert_eq!(live.rows("SELECT id, status FROM items ORDER BY id"), vec![vec!["1", "current"], vec!["3", "legacy"]]);
+    assert_eq!(
+        live.rows("SELECT id, status FROM items ORDER BY id"),
+        vec![vec!["1", "current"], vec!["3", "legacy"]]
+    );
     // dedup has no reverse: downgrade is refused, naming the step.
     live.retort(&["downgrade", "a1"])
         .code(1)
@@ -337,7 +382,10 @@ fn offline_script_renders_data_steps() {
         return;
     };
     schema(&live);
-    live.project.file("migrations/schema/f.json", "[{\"id\": 1, \"email\": \"o'k\"}]");
+    live.project.file(
+        "migrations/schema/f.json",
+        "[{\"id\": 1, \"email\": \"o'k\"}]",
+    );
     data_rev(
         &live,
         r#"
@@ -367,11 +415,23 @@ downgrade = []
     let run = live.retort(&["upgrade", "--sql", "a1:b1"]);
     run.success();
     let out = run.stdout();
-    assert!(out.contains("-- normalize: online this runs in batches of 500 rows by the primary key"), "{out}");
-    assert!(out.contains("UPDATE \"items\" SET \"email\" = lower(trim(email));"), "{out}");
+    assert!(
+        out.contains("-- normalize: online this runs in batches of 500 rows by the primary key"),
+        "{out}"
+    );
+    assert!(
+        out.contains("UPDATE \"items\" SET \"email\" = lower(trim(email));"),
+        "{out}"
+    );
     assert!(out.contains("-- [retort transform]"), "{out}");
-    assert!(out.contains("--   first_name = {{ full_name.split(' ')[0] }}"), "{out}");
-    assert!(out.contains("INSERT INTO \"items\" (\"email\", \"id\") VALUES ('o''k', 1);"), "{out}");
+    assert!(
+        out.contains("--   first_name = {{ full_name.split(' ')[0] }}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("INSERT INTO \"items\" (\"email\", \"id\") VALUES ('o''k', 1);"),
+        "{out}"
+    );
     assert!(out.contains("-- [retort verify]"), "{out}");
 }
 
@@ -383,16 +443,48 @@ fn data_dump_and_load_round_trip() {
     schema(&live);
     live.retort(&["upgrade", "a1"]).success();
     fill(&live, 5);
-    let dump = live.retort(&["data", "dump", "items", "--format", "json", "-o", "items.json"]);
+    let dump = live.retort(&[
+        "data",
+        "dump",
+        "items",
+        "--format",
+        "json",
+        "-o",
+        "items.json",
+    ]);
     dump.success();
     live.run_script("DELETE FROM items;");
-    live.retort(&["data", "load", "items.json", "--table", "items"]).success();
+    live.retort(&["data", "load", "items.json", "--table", "items"])
+        .success();
     assert_eq!(live.count("SELECT COUNT(*) FROM items"), 5);
     let csv = live.retort(&["data", "dump", "items"]);
     csv.success();
-    assert!(csv.stdout().starts_with("id,counter,email"), "{}", csv.stdout());
-    live.retort(&["data", "load", "items.json", "--table", "items"]).code(1);
-    live.retort(&["data", "load", "items.json", "--table", "items", "--on-conflict", "skip"]).success();
-    live.retort(&["data", "load", "items.json", "--table", "items", "--on-conflict", "update"]).success();
+    assert!(
+        csv.stdout().starts_with("id,counter,email"),
+        "{}",
+        csv.stdout()
+    );
+    live.retort(&["data", "load", "items.json", "--table", "items"])
+        .code(1);
+    live.retort(&[
+        "data",
+        "load",
+        "items.json",
+        "--table",
+        "items",
+        "--on-conflict",
+        "skip",
+    ])
+    .success();
+    live.retort(&[
+        "data",
+        "load",
+        "items.json",
+        "--table",
+        "items",
+        "--on-conflict",
+        "update",
+    ])
+    .success();
     assert_eq!(live.count("SELECT COUNT(*) FROM items"), 5);
 }

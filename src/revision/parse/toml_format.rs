@@ -191,7 +191,11 @@ fn toml_verify(
 ) -> Result<Vec<crate::revision::Verify>, ParseError> {
     const KEYS: &[&str] = &["name", "sql", "expect"];
     let DeValue::Array(items) = value.get_ref() else {
-        return ctx.wrong_type("verify", value, "an array of tables, one `[[verify]]` per check");
+        return ctx.wrong_type(
+            "verify",
+            value,
+            "an array of tables, one `[[verify]]` per check",
+        );
     };
     let mut checks = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
@@ -237,10 +241,17 @@ fn toml_verify(
             line,
             name: name.unwrap_or_else(|| format!("check {}", index + 1)),
             sql: sql.ok_or_else(|| {
-                missing("sql", "add `sql = \"SELECT count(*) FROM …\"` returning one number")
+                missing(
+                    "sql",
+                    "add `sql = \"SELECT count(*) FROM …\"` returning one number",
+                )
             })?,
-            expect: expect
-                .ok_or_else(|| missing("expect", "add `expect = 0` (the value the query must return)"))?,
+            expect: expect.ok_or_else(|| {
+                missing(
+                    "expect",
+                    "add `expect = 0` (the value the query must return)",
+                )
+            })?,
         });
     }
     Ok(checks)
