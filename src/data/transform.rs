@@ -125,7 +125,13 @@ pub fn evaluate(
         obj.insert(key_name.to_string(), key.to_json());
         for (col, c) in &compiled {
             let value = match c {
-                Compiled::Expr(e) => e.eval(&ctx).map(|v| to_json(&v)),
+                Compiled::Expr(e) => match e.eval(&ctx) {
+                    Ok(v) if v.is_undefined() => Err(minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        "the expression is undefined (a misspelt column name?)",
+                    )),
+                    other => other.map(|v| to_json(&v)),
+                },
                 Compiled::Template(t) => t.render(&ctx).map(serde_json::Value::String),
             }
             .map_err(|e| format!("`set.{col}` for the row with key {}: {e}", key.display()))?;
