@@ -120,7 +120,7 @@ if [[ -z "${SKIP_PG:-}" ]] && psql -X -q -d "$PG_URL" -c 'select 1' >/dev/null 2
   tpl="retort_bench_tpl_$$"
   psql -X -q -d "$PG_URL" -c "DROP DATABASE IF EXISTS $tpl" -c "CREATE DATABASE $tpl"
   psql -X -q -d "$base/$tpl?$query" -c "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
-INSERT INTO users SELECT v, '  User' || v || '@Example.COM ' FROM generate_series(1, $N) v; VACUUM ANALYZE users;"
+INSERT INTO users SELECT v, '  User' || v || '@Example.COM ' FROM generate_series(1, $N) v;" -c "VACUUM ANALYZE users"
   n=0
   fresh() { n=$((n + 1)); local db="retort_bench_$$_$n"; psql -X -q -d "$PG_URL" -c "CREATE DATABASE $db TEMPLATE $tpl" >/dev/null; echo "$db"; }
   drop() { psql -X -q -d "$PG_URL" -c "DROP DATABASE $1" >/dev/null; }

@@ -144,7 +144,18 @@ macro_rules! decode {
     ($row:expr, $i:expr) => {{
         let row = $row;
         let i = $i;
-        if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        // Fast path by the reported type: a failed try_get formats an
+        // error, which costs more than the decode itself.
+        let kind = row.columns()[i].type_info().name().to_ascii_uppercase();
+        let texty = kind.contains("CHAR") || kind.contains("TEXT") || kind == "NAME";
+        let text = if texty {
+            row.try_get::<Option<String>, _>(i).ok()
+        } else {
+            None
+        };
+        if let Some(v) = text {
+            Ok(v.map_or(Val::Null, Val::Text))
+        } else if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
             Ok(v.map_or(Val::Null, Val::Int))
         } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
             Ok(v.map_or(Val::Null, |x| Val::Int(i64::from(x))))
