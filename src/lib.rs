@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod data;
 pub mod dialect;
 pub mod graph;
 pub mod project;

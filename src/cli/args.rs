@@ -158,6 +158,9 @@ pub enum Command {
         /// One transaction around the whole run instead of one per revision.
         #[arg(long)]
         atomic: bool,
+        /// Rows per batch of data steps (overrides each step's batch_size).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        batch_size: Option<u64>,
     },
     /// Revert to an earlier revision.
     Downgrade {
@@ -176,6 +179,9 @@ pub enum Command {
         /// One transaction around the whole run instead of one per revision.
         #[arg(long)]
         atomic: bool,
+        /// Rows per batch of data steps (overrides each step's batch_size).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        batch_size: Option<u64>,
     },
     /// Show the current revision(s) of the database.
     Current {
@@ -290,6 +296,59 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Fixtures outside revisions: dump a table, load a file (data lane).
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// `retort data …` (DATA LANE).
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Write a table's rows (primary-key order) as CSV or JSON.
+    Dump {
+        /// The table.
+        table: String,
+        /// csv or json.
+        #[arg(long = "format", value_enum, default_value = "csv")]
+        format: FixtureFormat,
+        /// The output file (default: stdout).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Insert the rows of a CSV or JSON file into a table.
+    Load {
+        /// The file (`.csv` or `.json`).
+        file: PathBuf,
+        /// The table.
+        #[arg(long)]
+        table: String,
+        /// What to do with rows whose key exists: fail, skip or update.
+        #[arg(long, value_enum, default_value = "fail")]
+        on_conflict: ConflictArg,
+        /// Rows per statement.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        batch_size: usize,
+    },
+}
+
+/// Fixture file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixtureFormat {
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// `--on-conflict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConflictArg {
+    /// Fail on a duplicate key.
+    Fail,
+    /// Keep the existing row.
+    Skip,
+    /// Overwrite the existing row.
+    Update,
 }
 
 /// `retort revision`.
@@ -375,6 +434,16 @@ pub struct ResolveArgs {
 
 impl Command {
     /// Takes the `-x` pairs given after the command.
+    pub fn take_batch_size(&self) -> Option<u64> {
+        match self {
+            Command::Upgrade { batch_size, .. } | Command::Downgrade { batch_size, .. } => {
+                *batch_size
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes the `-x` pairs given after the command.
     pub fn take_vars(&mut self) -> Vec<(String, String)> {
         let vars = match self {
             Command::Init { vars, .. }
@@ -391,6 +460,7 @@ impl Command {
             Command::Revision(args) => &mut args.vars,
             Command::Merge(args) => &mut args.vars,
             Command::Resolve(args) => &mut args.vars,
+            Command::Data(_) => return Vec::new(),
         };
         std::mem::take(&mut vars.vars)
     }

@@ -28,7 +28,7 @@ pub fn execute(settings: &Settings, printer: &Printer) -> anyhow::Result<()> {
         Action::Init { dir, templates } => init(dir, *templates, printer),
         action => {
             let project = load_project(&settings.overrides)?;
-            run_on_project(action, &project, printer)
+            run_on_project(action, &project, printer, settings.batch_size)
         }
     }
 }
@@ -38,7 +38,12 @@ fn load_project(overrides: &Overrides) -> anyhow::Result<Project> {
     Project::load(config).context("cannot load the revisions")
 }
 
-fn run_on_project(action: &Action, project: &Project, printer: &Printer) -> anyhow::Result<()> {
+fn run_on_project(
+    action: &Action,
+    project: &Project,
+    printer: &Printer,
+    batch_size: Option<u64>,
+) -> anyhow::Result<()> {
     let graph = &project.graph;
     match action {
         Action::Init { dir, templates } => init(dir, *templates, printer),
@@ -80,8 +85,25 @@ fn run_on_project(action: &Action, project: &Project, printer: &Printer) -> anyh
             print_listing(&views, *format, view::format_show, printer)
         }
         Action::Show { rev, format } => show(graph, rev, *format, printer),
-        Action::Upgrade { target, atomic } => live::upgrade(project, target, *atomic, printer),
-        Action::Downgrade { target, atomic } => live::downgrade(project, target, *atomic, printer),
+        Action::Upgrade { target, atomic } => {
+            live::upgrade(project, target, *atomic, batch_size, printer)
+        }
+        Action::Downgrade { target, atomic } => {
+            live::downgrade(project, target, *atomic, batch_size, printer)
+        }
+        // DATA LANE: dry runs and fixtures.
+        Action::DryRun { downgrade, target } => live::dry_run(project, *downgrade, target, printer),
+        Action::DataDump {
+            table,
+            json,
+            output,
+        } => live::data_dump(project, table, *json, output.as_deref(), printer),
+        Action::DataLoad {
+            file,
+            table,
+            on_conflict,
+            batch_size,
+        } => live::data_load(project, file, table, *on_conflict, *batch_size, printer),
         Action::Stamp { revisions, purge } => live::stamp(project, revisions, *purge, printer),
         Action::Current {
             verbose,
@@ -286,15 +308,40 @@ mod live {
         Ok(state)
     }
 
+    /// DATA LANE: `--batch-size` and a Ctrl-C flag the data runner checks
+    /// at every batch boundary.
+    fn data_options(batch_size: Option<u64>) -> crate::data::DataOptions {
+        crate::data::DataOptions {
+            batch_size,
+            cancel: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+
+    /// Sets the flag on Ctrl-C (a second Ctrl-C kills the process as usual
+    /// once the handler is gone).
+    fn watch_ctrl_c(options: &crate::data::DataOptions) {
+        let flag = options.cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    }
+
     pub(super) fn upgrade(
         project: &Project,
         target: &str,
         atomic: bool,
+        batch_size: Option<u64>,
         printer: &Printer,
     ) -> anyhow::Result<()> {
-        let migrator = migrator(project, atomic)?;
+        let options = data_options(batch_size);
+        let migrator = migrator(project, atomic)?.data_options(options.clone());
         let mut progress = printer.progress();
-        runtime()?.block_on(migrator.upgrade(target, &mut progress))?;
+        runtime()?.block_on(async {
+            watch_ctrl_c(&options);
+            migrator.upgrade(target, &mut progress).await
+        })?;
         Ok(())
     }
 
@@ -302,11 +349,106 @@ mod live {
         project: &Project,
         target: &str,
         atomic: bool,
+        batch_size: Option<u64>,
         printer: &Printer,
     ) -> anyhow::Result<()> {
-        let migrator = migrator(project, atomic)?;
+        let options = data_options(batch_size);
+        let migrator = migrator(project, atomic)?.data_options(options.clone());
         let mut progress = printer.progress();
-        runtime()?.block_on(migrator.downgrade(target, &mut progress))?;
+        runtime()?.block_on(async {
+            watch_ctrl_c(&options);
+            migrator.downgrade(target, &mut progress).await
+        })?;
+        Ok(())
+    }
+
+    /// DATA LANE: `upgrade --dry-run`: the plan and, per data step, the
+    /// rows it would touch (stdout).
+    pub(super) fn dry_run(
+        project: &Project,
+        downgrade: bool,
+        target: &str,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        use crate::dialect::Direction;
+        let migrator = migrator(project, false)?;
+        let direction = if downgrade {
+            Direction::Downgrade
+        } else {
+            Direction::Upgrade
+        };
+        let plan = runtime()?.block_on(migrator.dry_run(direction, target))?;
+        let mut text = String::new();
+        if plan.is_empty() {
+            text.push_str("Nothing to do.\n");
+        }
+        for (line, counts) in &plan {
+            text.push_str(&format!("{line}\n"));
+            for c in counts {
+                let rows = c.rows.map_or_else(|| "?".to_string(), |r| r.to_string());
+                let note = if c.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.note)
+                };
+                text.push_str(&format!("  {}: {rows} rows{note}\n", c.label));
+            }
+        }
+        text.push_str("(dry run: nothing was changed)\n");
+        Ok(printer.result(&text)?)
+    }
+
+    /// DATA LANE: `data dump TABLE [--format json] [-o FILE]`.
+    pub(super) fn data_dump(
+        project: &Project,
+        table: &str,
+        json: bool,
+        output: Option<&Path>,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        use crate::data::fixture::{dump, DumpFormat};
+        let url = migrator(project, false)?.url().clone();
+        let format = if json {
+            DumpFormat::Json
+        } else {
+            DumpFormat::Csv
+        };
+        let text = runtime()?.block_on(async {
+            let mut db = crate::store::Db::connect(&url).await?;
+            let text = dump(&mut db, table, format).await;
+            db.close().await;
+            Ok::<_, anyhow::Error>(text?)
+        })?;
+        match output {
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            None => printer.result(&text)?,
+        }
+        Ok(())
+    }
+
+    /// DATA LANE: `data load FILE --table T`.
+    pub(super) fn data_load(
+        project: &Project,
+        file: &Path,
+        table: &str,
+        on_conflict: crate::data::model::OnConflict,
+        batch_size: usize,
+        printer: &Printer,
+    ) -> anyhow::Result<()> {
+        let url = migrator(project, false)?.url().clone();
+        let rows = runtime()?.block_on(async {
+            let mut db = crate::store::Db::connect(&url).await?;
+            let rows =
+                crate::data::fixture::load_file(&mut db, file, table, on_conflict, batch_size)
+                    .await;
+            db.close().await;
+            Ok::<_, anyhow::Error>(rows?)
+        })?;
+        printer.info(&format!(
+            "Loaded {rows} rows from {} into {table}",
+            file.display()
+        ))?;
         Ok(())
     }
 
@@ -341,6 +483,19 @@ mod live {
             |v| view::format_current(v, verbose, &url),
             printer,
         )?;
+        // DATA LANE: where running data revisions stand.
+        if verbose && format == OutputFormat::Text && !state.unfinished().is_empty() {
+            let migrator = migrator(project, false)?;
+            let checkpoints = runtime()?.block_on(migrator.data_checkpoints())?;
+            let mut text = String::new();
+            for (version, cp) in checkpoints {
+                text.push_str(&format!(
+                    "Data revision {version} in progress: {}\n",
+                    cp.describe()
+                ));
+            }
+            printer.result(&text)?;
+        }
         if check_heads {
             let mut db: Vec<&str> = heads.iter().map(|r| r.id.as_str()).collect();
             let mut all: Vec<String> = graph.heads().iter().map(|r| r.id.clone()).collect();

@@ -51,6 +51,16 @@ fn report(err: &anyhow::Error, secrets: &Secrets) -> i32 {
     let message = secrets.scrub(&format!("{err:#}"));
     let hint = hint_of(err).map(|h| secrets.scrub(&h));
     Printer::error(&message, hint.as_deref());
+    // DATA LANE: Ctrl-C at a batch boundary exits 130 (128 + SIGINT).
+    let cancelled = err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::data::Error>(),
+            Some(crate::data::Error::Cancelled { .. })
+        )
+    });
+    if cancelled {
+        return 130;
+    }
     1
 }
 

@@ -63,6 +63,7 @@ impl Printer {
         ProgressPrinter {
             quiet: self.quiet,
             open: false,
+            data: DataProgress::default(),
         }
     }
 
@@ -95,7 +96,23 @@ pub struct ProgressPrinter {
     quiet: bool,
     /// Whether a started line waits for its ending.
     open: bool,
+    /// DATA LANE: the bar or the log-line pacing of a data step.
+    data: DataProgress,
 }
+
+/// How a data step's progress is shown: an indicatif bar on a terminal,
+/// else a log line every [`LOG_EVERY`] batches or [`LOG_INTERVAL`].
+#[derive(Debug, Default)]
+struct DataProgress {
+    bar: Option<indicatif::ProgressBar>,
+    last_line: Option<std::time::Instant>,
+    batches_since: u64,
+}
+
+/// Batches between two log lines (when stderr is not a terminal).
+const LOG_EVERY: u64 = 10;
+/// Or at least this often.
+const LOG_INTERVAL: Duration = Duration::from_secs(2);
 
 impl ProgressPrinter {
     fn write(&mut self, text: &str, newline: bool) {
@@ -149,6 +166,9 @@ impl Observer for ProgressPrinter {
                 self.write(&format!("{line}{resume}"), false);
             }
             Event::StepFinished { duration, .. } => {
+                if !self.open {
+                    self.write("  done", false);
+                }
                 self.write(&duration_text(*duration), true);
             }
             Event::StepFailed { .. } => self.write(" FAILED", true),
@@ -156,6 +176,88 @@ impl Observer for ProgressPrinter {
             Event::Stamped { line } => {
                 self.finish();
                 self.write(line, true);
+            }
+            Event::Data(event) => self.data_event(event),
+        }
+    }
+}
+
+impl ProgressPrinter {
+    /// DATA LANE: step starts, batches, verify results.
+    fn data_event(&mut self, event: &crate::data::DataEvent<'_>) {
+        use crate::data::progress::log_line;
+        use crate::data::DataEvent;
+        use std::io::IsTerminal as _;
+        if self.quiet {
+            return;
+        }
+        match event {
+            DataEvent::StepStarted {
+                label,
+                total,
+                resumed_at,
+                ..
+            } => {
+                self.finish();
+                let resumed = if *resumed_at > 0 {
+                    format!(" (resuming after {resumed_at} rows)")
+                } else {
+                    String::new()
+                };
+                self.write(&format!("  {label}{resumed}"), true);
+                self.data = DataProgress::default();
+                if io::stderr().is_terminal() {
+                    let bar = match total {
+                        Some(t) => indicatif::ProgressBar::new(*t),
+                        None => indicatif::ProgressBar::no_length(),
+                    };
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "  {bar:30} {pos}/{len} ({percent}%) - {per_sec} - ETA {eta}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    bar.set_position(*resumed_at);
+                    bar.reset_eta();
+                    self.data.bar = Some(bar);
+                }
+                self.data.last_line = Some(std::time::Instant::now());
+            }
+            DataEvent::Batch {
+                label,
+                done,
+                total,
+                rate,
+                ..
+            } => {
+                if let Some(bar) = &self.data.bar {
+                    bar.set_position(*done);
+                    return;
+                }
+                self.data.batches_since += 1;
+                let due = self
+                    .data
+                    .last_line
+                    .is_none_or(|t| t.elapsed() >= LOG_INTERVAL);
+                if self.data.batches_since >= LOG_EVERY || due {
+                    self.write(
+                        &format!("  {}", log_line(label, *done, *total, *rate)),
+                        true,
+                    );
+                    self.data.batches_since = 0;
+                    self.data.last_line = Some(std::time::Instant::now());
+                }
+            }
+            DataEvent::StepFinished { label, done } => {
+                if let Some(bar) = self.data.bar.take() {
+                    bar.finish_and_clear();
+                }
+                self.write(&format!("  {label}: {done} rows done"), true);
+            }
+            DataEvent::DryRun { .. } => {}
+            DataEvent::Verified { name, value, ok } => {
+                let mark = if *ok { "ok" } else { "FAILED" };
+                self.write(&format!("  verify {name}: {value} {mark}"), true);
             }
         }
     }

@@ -155,6 +155,16 @@ pub enum Error {
         /// Revision file.
         file: PathBuf,
     },
+    /// A data revision's step (data lane, src/data/).
+    #[error(transparent)]
+    Data(Box<crate::data::Error>),
+}
+
+// DATA LANE: errors of data revisions rendered for `--sql` (src/data/).
+impl From<crate::data::Error> for Error {
+    fn from(e: crate::data::Error) -> Error {
+        Error::Data(Box::new(e))
+    }
 }
 
 /// A SQL dialect retort can render for. Matched exhaustively everywhere (no

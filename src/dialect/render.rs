@@ -258,6 +258,8 @@ fn apply_step(step: &Step, site: &Site<'_>, model: &mut SchemaModel) -> Result<(
         StepKind::Sql(sql) => {
             model.apply_sql(sql.text_for(site.dialect), site.dialect, &site.taint())
         }
+        // DATA LANE HOOK: data operations change rows, not the schema.
+        StepKind::Operation { op, .. } if crate::data::model::is_data_op(op) => {}
         StepKind::Operation { op, fields } => model.apply(&site.parse(op, fields)?),
     }
     Ok(())
@@ -468,6 +470,7 @@ pub(crate) mod tests {
             template: false,
             upgrade,
             downgrade,
+            verify: Vec::new(),
             lane: "schema".to_string(),
             path: PathBuf::from(format!("migrations/schema/{id}_x.toml")),
             checksum: "c".repeat(64),

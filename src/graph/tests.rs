@@ -44,6 +44,7 @@ fn rev(spec: &str) -> Revision {
         template: false,
         upgrade: Vec::new(),
         downgrade: None,
+        verify: Vec::new(),
         lane: lane.to_string(),
         checksum: String::new(),
         format: FileFormat::Toml,

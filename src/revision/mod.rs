@@ -77,6 +77,8 @@ pub struct Revision {
     /// section at all (an inverse may be derived later), `Some(vec![])` when
     /// it has an empty one (downgrade does nothing).
     pub downgrade: Option<Vec<Step>>,
+    /// `[[verify]]` checks (data lane), run after the upgrade steps.
+    pub verify: Vec<Verify>,
     /// The lane, i.e. the name of the configured directory the file lives in.
     pub lane: String,
     /// The file the revision was read from.
@@ -110,6 +112,20 @@ pub enum StepKind {
         /// Every other key of the step.
         fields: toml::Table,
     },
+}
+
+/// A `[[verify]]` entry: a query returning one number and the value it
+/// must equal (design §5.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verify {
+    /// 1-based line of the `[[verify]]` header.
+    pub line: usize,
+    /// The check's name (`name = …`, else `check N`).
+    pub name: String,
+    /// The query; its first column of its first row is compared.
+    pub sql: String,
+    /// The expected value.
+    pub expect: f64,
 }
 
 /// A `sql` step: the default text and optional per-dialect replacements.

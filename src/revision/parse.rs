@@ -228,6 +228,7 @@ pub const TOML_KEYS: &[&str] = &[
     "template",
     "upgrade",
     "downgrade",
+    "verify",
 ];
 
 /// Keys of an `op = "sql"` step.
@@ -302,6 +303,7 @@ pub(super) struct Parsed {
     pub(super) template: Option<bool>,
     pub(super) upgrade: Vec<Step>,
     pub(super) downgrade: Option<Vec<Step>>,
+    pub(super) verify: Vec<super::Verify>,
 }
 
 impl Parsed {
@@ -348,6 +350,7 @@ impl Parsed {
             template: self.template.unwrap_or(false),
             upgrade: self.upgrade,
             downgrade: self.downgrade,
+            verify: self.verify,
             lane: lane.to_string(),
             path: path.to_path_buf(),
             checksum,
@@ -607,14 +610,23 @@ table = "account"
     }
 
     #[test]
-    fn toml_verify_is_refused() {
+    fn toml_verify_checks() {
+        let rev = toml(
+            "revision = \"a\"\n[[verify]]\nsql = \"select 1\"\nexpect = 1\n\n[[verify]]\nname = \"n\"\nsql = \"s\"\nexpect = 2.5\n",
+        )
+        .unwrap();
+        assert_eq!(rev.verify.len(), 2);
+        assert_eq!(rev.verify[0].name, "check 1");
+        assert_eq!(rev.verify[0].line, 2);
+        assert_eq!(rev.verify[0].expect, 1.0);
+        assert_eq!(rev.verify[1].name, "n");
+        assert_eq!(rev.verify[1].expect, 2.5);
+        let err = toml("revision = \"a\"\n[[verify]]\nsql = \"s\"\n").unwrap_err();
+        assert!(err.to_string().contains(":2:"), "{err}");
+        assert!(err.to_string().contains("expect"), "{err}");
         let err =
-            toml("revision = \"a\"\n[[verify]]\nsql = \"select 1\"\nexpect = 1\n").unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains(":2: `[[verify]]` is not supported yet"),
-            "{text}"
-        );
+            toml("revision = \"a\"\n[[verify]]\nsql = \"s\"\nexpect = 1\nbad = 2\n").unwrap_err();
+        assert!(err.to_string().contains("unknown key `bad`"), "{err}");
     }
 
     #[test]

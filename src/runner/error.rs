@@ -112,6 +112,9 @@ pub enum Error {
     /// Target resolution or planning failed.
     #[error(transparent)]
     Graph(#[from] graph::Error),
+    /// A data revision failed, was interrupted or did not verify (DATA LANE).
+    #[error(transparent)]
+    Data(#[from] crate::data::Error),
     /// A revision's steps could not be rendered.
     #[error(transparent)]
     Render(#[from] dialect::Error),
@@ -252,6 +255,7 @@ impl Error {
             Error::NotRecorded { .. } => Some("`retort current` shows what is recorded".to_string()),
             Error::Store(_)
             | Error::Interrupted { .. }
+            | Error::Data(_)
             | Error::Render(_)
             | Error::NothingToResolve { .. }
             | Error::NotOne { .. }

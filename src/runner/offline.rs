@@ -226,6 +226,11 @@ struct Script {
 
 impl Script {
     fn statement(&mut self, sql: &str) {
+        // DATA LANE HOOK: comment-only blocks (transform, verify) get no `;`.
+        if crate::data::render::is_comment_only(sql) {
+            let _ = write!(self.text, "{sql}\n\n");
+            return;
+        }
         let _ = write!(self.text, "{sql};\n\n");
     }
 

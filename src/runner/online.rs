@@ -101,6 +101,8 @@ pub enum Event<'a> {
         /// The progress line.
         line: &'a str,
     },
+    /// DATA LANE: progress of a data revision (steps, batches, verify).
+    Data(&'a crate::data::DataEvent<'a>),
 }
 
 /// One revision a run applied or reverted.
@@ -262,6 +264,8 @@ pub struct Migrator<'p> {
     atomic: bool,
     vars: BTreeMap<String, String>,
     applied_by: String,
+    /// DATA LANE: `--batch-size`, Ctrl-C flag.
+    data: crate::data::DataOptions,
 }
 
 impl<'p> Migrator<'p> {
@@ -280,7 +284,58 @@ impl<'p> Migrator<'p> {
             atomic: config.transaction == TransactionMode::All,
             vars: config.vars.clone(),
             applied_by: applied_by(),
+            data: crate::data::DataOptions::default(),
         })
+    }
+
+    /// DATA LANE: options of data revisions (`--batch-size`, the Ctrl-C
+    /// flag).
+    pub fn data_options(mut self, options: crate::data::DataOptions) -> Migrator<'p> {
+        self.data = options;
+        self
+    }
+
+    /// DATA LANE: `upgrade --dry-run` / `downgrade --dry-run`: the plan,
+    /// and for each data revision the rows each step would touch. Changes
+    /// nothing (no table is created, no lock taken).
+    ///
+    /// # Errors
+    /// Connection, planning and step errors.
+    pub async fn dry_run(
+        &self,
+        direction: Direction,
+        target: &str,
+    ) -> Result<Vec<(String, Vec<crate::data::DryRunCount>)>, Error> {
+        let mut db = self.connect().await?;
+        let result = async {
+            let state = read_state(&mut db, &self.tables).await?;
+            let plan = self.plan(&mut db, &state, direction, target).await?;
+            let mut out = Vec::new();
+            for step in &plan {
+                let counts = if crate::data::is_data_revision(step.rev) {
+                    crate::data::exec::dry_run(&mut db, step.rev, direction).await?
+                } else {
+                    Vec::new()
+                };
+                out.push((step_line(step.rev, direction), counts));
+            }
+            Ok::<_, Error>(out)
+        }
+        .await;
+        db.close().await;
+        result
+    }
+
+    /// DATA LANE: the checkpoints of unfinished data revisions (`current
+    /// -v`), read from another process while one runs.
+    ///
+    /// # Errors
+    /// Connection and query errors.
+    pub async fn data_checkpoints(&self) -> Result<Vec<(String, crate::data::Checkpoint)>, Error> {
+        let mut db = self.connect().await?;
+        let result = crate::data::exec::checkpoints(&mut db, &self.tables).await;
+        db.close().await;
+        Ok(result?)
     }
 
     /// One transaction around the whole run (`--atomic`).
@@ -603,6 +658,45 @@ impl<'p> Migrator<'p> {
         let source = read_source(rev)?;
         let line = step_line(rev, direction);
         let started = Instant::now();
+        // DATA LANE HOOK: data revisions run in checkpointed batches.
+        if crate::data::is_data_revision(rev) {
+            observer.event(&Event::StepStarted {
+                revision: &rev.id,
+                line: &line,
+                resume_at: None,
+            });
+            let ctx = crate::data::exec::Ctx {
+                tables: &self.tables,
+                applied_by: &self.applied_by,
+                options: &self.data,
+            };
+            let mut emit = |e: &crate::data::DataEvent<'_>| observer.event(&Event::Data(e));
+            let ran =
+                crate::data::exec::run_revision(db, &ctx, rev, direction, &source, &mut emit).await;
+            return match ran {
+                Ok(crate::data::exec::Ran::Done) => {
+                    let duration = started.elapsed();
+                    observer.event(&Event::StepFinished {
+                        revision: &rev.id,
+                        duration,
+                    });
+                    Ok(Some(StepReport {
+                        revision: rev.id.clone(),
+                        direction,
+                        line,
+                        duration,
+                    }))
+                }
+                Ok(crate::data::exec::Ran::Skipped) => {
+                    observer.event(&Event::StepSkipped { revision: &rev.id });
+                    Ok(None)
+                }
+                Err(e) => {
+                    observer.event(&Event::StepFailed { revision: &rev.id });
+                    Err(e.into())
+                }
+            };
+        }
         let rendered = self.rendered(db, step, direction).await?;
         let journaled = match db.dialect() {
             Dialect::Mysql => true,

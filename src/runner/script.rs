@@ -155,7 +155,15 @@ pub fn revision_script_in(
     book: &Bookkeeping<'_>,
     before: &SchemaModel,
 ) -> Result<RevisionScript, dialect::Error> {
-    let rendered = render_revision(rev, direction, dialect, vars, before)?;
+    // DATA LANE HOOK: data revisions render through src/data/render.rs.
+    let rendered = if crate::data::is_data_revision(rev) {
+        dialect::RenderedSteps {
+            statements: crate::data::render::render(rev, direction, dialect)?,
+            foreign_keys_off: false,
+        }
+    } else {
+        render_revision(rev, direction, dialect, vars, before)?
+    };
     let (comment, change) = match direction {
         Direction::Upgrade => (upgrade_comment(rev), VersionChange::Upgrade),
         Direction::Downgrade => (downgrade_comment(rev), VersionChange::Downgrade),

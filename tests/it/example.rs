@@ -66,7 +66,10 @@ fn example_upgrade_sql_sqlite() {
         "the SQLite rebuild of alter_column: {out}"
     );
     assert!(
-        out.contains("UPDATE orders SET status = 'placed' WHERE status IS NULL;"),
+        out.contains(
+            "-- backfill_status: online this runs in batches of 5000 rows by the primary key"
+        ) && out.contains("UPDATE \"orders\" SET \"status\" = 'placed' WHERE (status IS NULL);")
+            && out.contains("-- [retort verify]"),
         "{out}"
     );
     assert!(

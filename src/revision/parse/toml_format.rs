@@ -137,14 +137,8 @@ pub(super) fn parse_toml(content: &str, path: &Path) -> Result<Parsed, ParseErro
             "template" => parsed.template = Some(ctx.boolean(name, value)?),
             "upgrade" => parsed.upgrade = toml_steps(&ctx, name, value)?,
             "downgrade" => parsed.downgrade = Some(toml_steps(&ctx, name, value)?),
-            "verify" => {
-                return Err(ParseError::Unsupported {
-                    at: Location::new(path, key_line),
-                    what: "`[[verify]]`".to_string(),
-                    hint: "remove the [[verify]] entries for now \
-                           (data-lane checks are planned)",
-                })
-            }
+            // DATA LANE: `[[verify]]` checks (src/data/).
+            "verify" => parsed.verify = toml_verify(&ctx, value)?,
             _ => {
                 return Err(ParseError::UnknownKey {
                     at: Location::new(path, key_line),
@@ -187,6 +181,80 @@ fn toml_steps(
         });
     }
     Ok(steps)
+}
+
+/// `[[verify]]` entries: `sql` (required), `expect` (a number, required),
+/// `name` (optional).
+fn toml_verify(
+    ctx: &TomlCtx<'_>,
+    value: &Spanned<DeValue<'_>>,
+) -> Result<Vec<crate::revision::Verify>, ParseError> {
+    const KEYS: &[&str] = &["name", "sql", "expect"];
+    let DeValue::Array(items) = value.get_ref() else {
+        return ctx.wrong_type(
+            "verify",
+            value,
+            "an array of tables, one `[[verify]]` per check",
+        );
+    };
+    let mut checks = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let DeValue::Table(table) = item.get_ref() else {
+            return ctx.wrong_type("verify", item, "a table (a [[verify]] entry)");
+        };
+        let line = line_at(ctx.content, item.span().start);
+        let context = format!("[[verify]] check {}", index + 1);
+        let (mut name, mut sql, mut expect) = (None, None, None);
+        for (key, value) in table.iter() {
+            match key.get_ref().as_ref() {
+                "name" => name = Some(ctx.string("name", value)?),
+                "sql" => sql = Some(ctx.string("sql", value)?),
+                "expect" => {
+                    expect = Some(match value.get_ref() {
+                        DeValue::Integer(_) | DeValue::Float(_) => {
+                            match ctx.to_value("expect", value)? {
+                                toml::Value::Integer(i) => i as f64,
+                                toml::Value::Float(f) => f,
+                                _ => return ctx.wrong_type("expect", value, "a number"),
+                            }
+                        }
+                        _ => return ctx.wrong_type("expect", value, "a number"),
+                    })
+                }
+                other => {
+                    return Err(ParseError::UnknownKey {
+                        at: ctx.at(key.span().start),
+                        key: other.to_string(),
+                        context: context.clone(),
+                        valid: KEYS,
+                    })
+                }
+            }
+        }
+        let missing = |key: &'static str, hint: &'static str| ParseError::MissingKey {
+            at: Location::new(ctx.path, line),
+            key,
+            context: context.clone(),
+            hint,
+        };
+        checks.push(crate::revision::Verify {
+            line,
+            name: name.unwrap_or_else(|| format!("check {}", index + 1)),
+            sql: sql.ok_or_else(|| {
+                missing(
+                    "sql",
+                    "add `sql = \"SELECT count(*) FROM …\"` returning one number",
+                )
+            })?,
+            expect: expect.ok_or_else(|| {
+                missing(
+                    "expect",
+                    "add `expect = 0` (the value the query must return)",
+                )
+            })?,
+        });
+    }
+    Ok(checks)
 }
 
 fn toml_step(

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The data lane against its limits (issue #5, Performance).
+#
+# A table users(id INTEGER PRIMARY KEY, email TEXT) of N rows (default
+# 1,000,000), email = lower(trim(email)):
+#
+#   update     retort's batched, checkpointed `update` step (`retort
+#              upgrade head`, whole process) vs one plain UPDATE through the
+#              database's client, alternating A B / B A, fresh copy of the
+#              database each run. Goals: <= 1.2x SQLite, <= 1.05x PostgreSQL.
+#   transform  the same through a row-level `transform` step
+#              (`{{ email|trim|lower }}`), vs the same plain UPDATE.
+#              Goal: <= 3x on SQLite.
+#   memory     peak RSS of the transform run at 100k and at N rows
+#              (/usr/bin/time -v). Goal: <= 30 MB and flat.
+#
+# Usage:
+#   benches/data.sh                       N=1000000 RUNS=3 BATCH=10000
+#   N=200000 RUNS=2 benches/data.sh
+#   SKIP_PG=1 benches/data.sh             (SQLite only)
+#   RETORT_BIN=target/release/retort benches/data.sh
+#   PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N="${N:-1000000}"
+RUNS="${RUNS:-3}"
+BATCH="${BATCH:-10000}"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+BIN="${RETORT_BIN:-target/release/retort}"
+if [[ -z "${RETORT_BIN:-}" ]]; then
+  cargo build --release --quiet
+fi
+BIN="$(realpath "$BIN")"
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+project() { # dir step-toml
+  mkdir -p "$1/migrations/data"
+  cat > "$1/alembic.toml" <<EOF
+[database]
+url = "sqlite://app.db"
+[lanes]
+data = "migrations/data"
+EOF
+  cat > "$1/migrations/data/d1_bench.toml" <<EOF
+revision = "d1"
+message = "bench"
+downgrade = []
+$2
+EOF
+}
+
+project "$WORK/update" '[[upgrade]]
+op = "update"
+name = "normalize_emails"
+table = "users"
+set = { email = "lower(trim(email))" }
+batch_size = '"$BATCH"
+project "$WORK/transform" '[[upgrade]]
+op = "transform"
+name = "normalize_emails"
+table = "users"
+set = { email = "{{ email|trim|lower }}" }
+batch_size = '"$BATCH"
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# ---- SQLite -------------------------------------------------------------
+make_sqlite() { # file rows
+  sqlite3 "$1" "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < $2)
+INSERT INTO users SELECT v, '  User' || v || '@Example.COM ' FROM s;"
+}
+make_sqlite "$WORK/tpl.db" "$N"
+
+sqlite_retort() { # project
+  cp "$WORK/tpl.db" "$1/app.db"; rm -f "$1/app.db-wal" "$1/app.db-shm"
+  local t0; t0=$(now)
+  (cd "$1" && "$BIN" -q upgrade head)
+  echo "$(now) - $t0" | bc
+  [[ "$(sqlite3 "$1/app.db" "SELECT count(*) FROM users WHERE email <> lower(trim(email))")" == 0 ]]
+}
+sqlite_plain() {
+  cp "$WORK/tpl.db" "$WORK/plain.db"
+  local t0; t0=$(now)
+  sqlite3 "$WORK/plain.db" "UPDATE users SET email = lower(trim(email))"
+  echo "$(now) - $t0" | bc
+}
+
+run_pair() { # name retort-fn baseline-fn arg
+  local a=() b=()
+  for i in $(seq "$RUNS"); do
+    if (( i % 2 )); then a+=("$($2 "$4")"); b+=("$($3)"); else b+=("$($3)"); a+=("$($2 "$4")"); fi
+  done
+  local ma mb; ma=$(printf '%s\n' "${a[@]}" | median); mb=$(printf '%s\n' "${b[@]}" | median)
+  printf '%-10s %-10s retort %6.2f s   plain UPDATE %6.2f s   ratio %.2fx\n' "$1" "$5" "$ma" "$mb" "$(echo "$ma / $mb" | bc -l)"
+}
+
+echo "N=$N RUNS=$RUNS BATCH=$BATCH"
+run_pair update sqlite_retort sqlite_plain "$WORK/update" sqlite
+run_pair transform sqlite_retort sqlite_plain "$WORK/transform" sqlite
+
+# ---- memory ---------------------------------------------------------------
+if [[ -x /usr/bin/time ]]; then
+  for rows in 100000 "$N"; do
+    make_sqlite "$WORK/mem.db" "$rows"
+    cp "$WORK/mem.db" "$WORK/transform/app.db"
+    kb=$(cd "$WORK/transform" && /usr/bin/time -v "$BIN" -q upgrade head 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
+    printf 'memory     transform %8d rows: peak RSS %.1f MB\n' "$rows" "$(echo "$kb / 1024" | bc -l)"
+    rm -f "$WORK/mem.db"
+  done
+fi
+
+# ---- PostgreSQL -----------------------------------------------------------
+if [[ -z "${SKIP_PG:-}" ]] && psql -X -q -d "$PG_URL" -c 'select 1' >/dev/null 2>&1; then
+  base="${PG_URL%%\?*}"; base="${base%/*}"; query="${PG_URL#*\?}"
+  tpl="retort_bench_tpl_$$"
+  psql -X -q -d "$PG_URL" -c "DROP DATABASE IF EXISTS $tpl" -c "CREATE DATABASE $tpl"
+  psql -X -q -d "$base/$tpl?$query" -c "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+INSERT INTO users SELECT v, '  User' || v || '@Example.COM ' FROM generate_series(1, $N) v;" -c "VACUUM ANALYZE users"
+  n=0
+  fresh() { n=$((n + 1)); local db="retort_bench_$$_$n"; psql -X -q -d "$PG_URL" -c "CREATE DATABASE $db TEMPLATE $tpl" >/dev/null; echo "$db"; }
+  drop() { psql -X -q -d "$PG_URL" -c "DROP DATABASE $1" >/dev/null; }
+  pg_retort() {
+    local db; db=$(fresh)
+    local t0; t0=$(now)
+    (cd "$1" && "$BIN" -q --url "$base/$db?$query" upgrade head)
+    echo "$(now) - $t0" | bc
+    drop "$db"
+  }
+  pg_plain() {
+    local db; db=$(fresh)
+    local t0; t0=$(now)
+    psql -X -q -d "$base/$db?$query" -c "UPDATE users SET email = lower(trim(email))" >/dev/null
+    echo "$(now) - $t0" | bc
+    drop "$db"
+  }
+  run_pair update pg_retort pg_plain "$WORK/update" postgres
+  run_pair transform pg_retort pg_plain "$WORK/transform" postgres
+  psql -X -q -d "$PG_URL" -c "DROP DATABASE $tpl"
+fi

@@ -1,0 +1,1120 @@
+//! The online runner of a data revision.
+//!
+//! The revision's `_versions` row is the checkpoint: it is inserted as
+//! `running` before the first step and every batch commits *together with*
+//! the new checkpoint (`BEGIN; <boundary>; <batch>; UPDATE _versions SET
+//! progress = …; COMMIT`), so a `kill -9` at any instant leaves either the
+//! batch and its checkpoint or neither. The next run reads the checkpoint
+//! and goes on after `last_key`: no row twice, none skipped.
+//!
+//! Batches are keyset ranges, never OFFSET scans: the boundary of a batch
+//! is `MAX(k)` of the next `batch_size` keys after the last one (an index
+//! range scan of `batch_size` entries), and the batch is `key > last AND
+//! key <= boundary`. The checkpoint is re-read inside each batch's
+//! transaction (SQLite takes `BEGIN IMMEDIATE`), so the database, not the
+//! process, says where the run stands.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::{AssertSqlSafe, Column as _, Row as _, TypeInfo as _};
+
+use super::model::{self, BatchAction, DataStep, Load, Located, Scan};
+use super::progress::{Checkpoint, DataEvent};
+use super::{sql, Error, Site};
+use crate::dialect::versions::{
+    At, Elapsed, LogAction, LogEntry, Outcome, RowChange, VersionRow, VersionState, VersionTables,
+};
+use crate::dialect::{Dialect, Direction};
+use crate::revision::Revision;
+use crate::store::Db;
+
+/// Options of a run that concern data revisions.
+#[derive(Debug, Clone, Default)]
+pub struct DataOptions {
+    /// `--batch-size`: overrides every step's `batch_size`.
+    pub batch_size: Option<u64>,
+    /// Set (e.g. by Ctrl-C) to stop at the next batch boundary.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What `--dry-run` found for one step.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DryRunCount {
+    /// Revision id.
+    pub revision: String,
+    /// Step label.
+    pub label: String,
+    /// Rows the step would touch (None: not countable).
+    pub rows: Option<u64>,
+    /// Why not countable, or what runs.
+    pub note: String,
+}
+
+/// A value read from or bound to the database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text (and anything read as text).
+    Text(String),
+}
+
+impl Val {
+    /// As JSON (for checkpoints, fixtures, transforms).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Val::Null => serde_json::Value::Null,
+            Val::Int(i) => serde_json::json!(i),
+            Val::Float(f) => serde_json::json!(f),
+            Val::Text(s) => serde_json::json!(s),
+        }
+    }
+
+    /// From a checkpoint's `last_key`.
+    pub fn from_json(v: &serde_json::Value) -> Val {
+        match v {
+            serde_json::Value::Null => Val::Null,
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map(Val::Int)
+                .unwrap_or_else(|| Val::Float(n.as_f64().unwrap_or(0.0))),
+            serde_json::Value::String(s) => Val::Text(s.clone()),
+            other => Val::Text(other.to_string()),
+        }
+    }
+
+    /// Display text (`NULL` for null).
+    pub fn display(&self) -> String {
+        match self {
+            Val::Null => "NULL".to_string(),
+            Val::Int(i) => i.to_string(),
+            Val::Float(f) => f.to_string(),
+            Val::Text(s) => s.clone(),
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Val::Int(i) => Some(*i as f64),
+            Val::Float(f) => Some(*f),
+            Val::Text(s) => s.trim().parse().ok(),
+            Val::Null => None,
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the backend connection.
+macro_rules! on_conn {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
+            Db::Postgres($c) => $body,
+            #[cfg(feature = "mysql")]
+            Db::Mysql($c) => $body,
+        }
+    };
+}
+
+macro_rules! bound {
+    ($sql:expr, $binds:expr) => {{
+        let mut q = sqlx::query(AssertSqlSafe($sql.to_string()));
+        for v in $binds {
+            q = match v {
+                Val::Null => q.bind(None::<String>),
+                Val::Int(i) => q.bind(*i),
+                Val::Float(f) => q.bind(*f),
+                Val::Text(s) => q.bind(s.clone()),
+            };
+        }
+        q
+    }};
+}
+
+/// Decodes column `$i` of `$row` into a [`Val`], trying the types each
+/// backend may hand back.
+macro_rules! decode {
+    ($row:expr, $i:expr) => {{
+        let row = $row;
+        let i = $i;
+        // Fast path by the reported type: a failed try_get formats an
+        // error, which costs more than the decode itself.
+        let kind = row.columns()[i].type_info().name().to_ascii_uppercase();
+        let texty = kind.contains("CHAR") || kind.contains("TEXT") || kind == "NAME";
+        let text = if texty {
+            row.try_get::<Option<String>, _>(i).ok()
+        } else {
+            None
+        };
+        if let Some(v) = text {
+            Ok(v.map_or(Val::Null, Val::Text))
+        } else if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+            Ok(v.map_or(Val::Null, Val::Int))
+        } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
+            Ok(v.map_or(Val::Null, |x| Val::Int(i64::from(x))))
+        } else if let Ok(v) = row.try_get::<Option<i16>, _>(i) {
+            Ok(v.map_or(Val::Null, |x| Val::Int(i64::from(x))))
+        } else if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+            Ok(v.map_or(Val::Null, Val::Float))
+        } else if let Ok(v) = row.try_get::<Option<f32>, _>(i) {
+            Ok(v.map_or(Val::Null, |x| Val::Float(f64::from(x))))
+        } else if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+            Ok(v.map_or(Val::Null, Val::Text))
+        } else if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
+            Ok(v.map_or(Val::Null, |b| Val::Int(i64::from(b))))
+        } else if let Ok(v) = row.try_get::<Option<chrono::NaiveDateTime>, _>(i) {
+            Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
+        } else if let Ok(v) = row.try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i) {
+            Ok(v.map_or(Val::Null, |d| Val::Text(d.to_rfc3339())))
+        } else if let Ok(v) = row.try_get::<Option<chrono::NaiveDate>, _>(i) {
+            Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
+        } else if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+            Ok(v.map_or(Val::Null, |b| {
+                Val::Text(String::from_utf8_lossy(&b).into_owned())
+            }))
+        } else {
+            Err(format!(
+                "cannot read column {} of type {}: CAST it to a number or text in the query",
+                i + 1,
+                row.columns()[i].type_info().name()
+            ))
+        }
+    }};
+}
+
+/// Runs `sql` with `binds`; rows affected.
+pub(crate) async fn exec(db: &mut Db, sql: &str, binds: &[Val]) -> Result<u64, String> {
+    on_conn!(db, c => bound!(sql, binds)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(|e| crate::store::db_message(&e)))
+}
+
+/// Runs a query; every row decoded, with the column names.
+pub(crate) async fn fetch(
+    db: &mut Db,
+    sql: &str,
+    binds: &[Val],
+) -> Result<(Vec<String>, Vec<Vec<Val>>), String> {
+    on_conn!(db, c => {
+        let rows = bound!(sql, binds)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(|e| crate::store::db_message(&e))?;
+        let names: Vec<String> = rows
+            .first()
+            .map(|r| r.columns().iter().map(|c| c.name().to_string()).collect())
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut vals = Vec::with_capacity(row.len());
+            for i in 0..row.len() {
+                vals.push(decode!(row, i)?);
+            }
+            out.push(vals);
+        }
+        Ok((names, out))
+    })
+}
+
+async fn first_row(db: &mut Db, sql: &str, binds: &[Val]) -> Result<Vec<Val>, String> {
+    let (_, mut rows) = fetch(db, sql, binds).await?;
+    Ok(if rows.is_empty() {
+        Vec::new()
+    } else {
+        rows.swap_remove(0)
+    })
+}
+
+/// Everything the data runner needs from the migrator.
+pub struct Ctx<'a> {
+    /// The version tables.
+    pub tables: &'a VersionTables,
+    /// user@host.
+    pub applied_by: &'a str,
+    /// Options.
+    pub options: &'a DataOptions,
+}
+
+/// How a data revision run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    /// Done.
+    Done,
+    /// Another process had done it already.
+    Skipped,
+}
+
+fn version_table(dialect: Dialect, tables: &VersionTables) -> String {
+    sql::quote_ident(dialect, tables.name()).unwrap_or_else(|_| tables.name().to_string())
+}
+
+/// The row's state and progress text.
+async fn read_row(
+    db: &mut Db,
+    tables: &VersionTables,
+    id: &str,
+) -> Result<Option<(String, Option<String>)>, Error> {
+    let dialect = db.dialect();
+    let progress = match dialect {
+        Dialect::Sqlite => "progress",
+        Dialect::Postgres => "progress::text",
+        Dialect::Mysql => "CAST(progress AS CHAR)",
+    };
+    let mut p = sql::Params::new(dialect);
+    let q = format!(
+        "SELECT state, {progress} FROM {} WHERE version = {}",
+        version_table(dialect, tables),
+        p.marker()
+    );
+    let row = first_row(db, &q, &[Val::Text(id.to_string())])
+        .await
+        .map_err(|m| db_err("reading the checkpoint", m))?;
+    Ok(match row.as_slice() {
+        [Val::Text(state), progress] => Some((
+            state.clone(),
+            match progress {
+                Val::Text(t) => Some(t.clone()),
+                _ => None,
+            },
+        )),
+        _ => None,
+    })
+}
+
+fn db_err(what: &str, message: String) -> Error {
+    Error::Db {
+        what: what.to_string(),
+        message,
+    }
+}
+
+/// `UPDATE _versions SET state = 'running', progress = ? WHERE version = ?`.
+fn checkpoint_sql(dialect: Dialect, tables: &VersionTables) -> String {
+    let mut p = sql::Params::new(dialect);
+    let value = match dialect {
+        Dialect::Postgres => format!("CAST({} AS jsonb)", p.marker()),
+        Dialect::Sqlite | Dialect::Mysql => p.marker(),
+    };
+    format!(
+        "UPDATE {} SET state = 'running', error = NULL, progress = {value} WHERE version = {}",
+        version_table(dialect, tables),
+        p.marker()
+    )
+}
+
+pub(crate) async fn save_checkpoint(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    id: &str,
+    cp: &Checkpoint,
+) -> Result<(), String> {
+    let q = checkpoint_sql(db.dialect(), ctx.tables);
+    exec(
+        db,
+        &q,
+        &[Val::Text(cp.to_json()), Val::Text(id.to_string())],
+    )
+    .await
+    .map(drop)
+}
+
+fn begin(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        Dialect::Postgres | Dialect::Mysql => "BEGIN",
+    }
+}
+
+async fn rollback(db: &mut Db) {
+    let _ = db.execute_script("ROLLBACK", "rolling back").await;
+}
+
+/// The revision's steps for `direction`, parsed for the connection's
+/// dialect.
+///
+/// # Errors
+/// Invalid steps; a downgrade without a reverse.
+pub fn steps(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<Located>, Error> {
+    model::steps_of(rev, direction, dialect)
+}
+
+/// Runs a data revision in `direction`, resuming from its checkpoint.
+///
+/// # Errors
+/// Step, verify, cancel and database errors; the row is left `running`
+/// (cancel, lost connection) or `failed` (a failing statement or check)
+/// with the checkpoint of the last committed batch.
+pub async fn run_revision(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    direction: Direction,
+    source: &str,
+    emit: &mut dyn FnMut(&DataEvent<'_>),
+) -> Result<Ran, Error> {
+    let dialect = db.dialect();
+    let steps = steps(rev, direction, dialect)?;
+    let started = Instant::now();
+    let dir = direction.name();
+    let Some(mut cp) = start(db, ctx, rev, direction, source, steps.len()).await? else {
+        return Ok(Ran::Skipped);
+    };
+    while cp.step < steps.len() {
+        let located = &steps[cp.step];
+        if cp.label != located.label {
+            cp.label.clone_from(&located.label);
+        }
+        let result = run_step(db, ctx, rev, located, &mut cp, emit).await;
+        if let Err(e) = result {
+            if !matches!(e, Error::Cancelled { .. }) {
+                mark_failed(db, ctx, rev, direction, &cp, &e.to_string(), started).await;
+            }
+            return Err(e);
+        }
+        cp = Checkpoint::start(
+            dir,
+            cp.step + 1,
+            steps.len(),
+            steps
+                .get(cp.step + 1)
+                .map_or("verify", |s| s.label.as_str()),
+        );
+        save_checkpoint(db, ctx, &rev.id, &cp)
+            .await
+            .map_err(|m| db_err("saving the checkpoint", m))?;
+    }
+    if direction == Direction::Upgrade {
+        if let Err(e) = verify(db, rev, emit).await {
+            mark_failed(db, ctx, rev, direction, &cp, &e.to_string(), started).await;
+            return Err(e);
+        }
+    }
+    finish(db, ctx, rev, direction, source, started).await?;
+    Ok(Ran::Done)
+}
+
+/// Inserts (or takes over) the row and returns the checkpoint to start
+/// from; `None` when another process finished the revision.
+async fn start(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    direction: Direction,
+    source: &str,
+    steps: usize,
+) -> Result<Option<Checkpoint>, Error> {
+    let dialect = db.dialect();
+    let dir = direction.name();
+    db.execute_script(begin(dialect), "starting a transaction")
+        .await?;
+    let row = match read_row(db, ctx.tables, &rev.id).await {
+        Ok(row) => row,
+        Err(e) => {
+            rollback(db).await;
+            return Err(e);
+        }
+    };
+    let fresh = Checkpoint::start(dir, 0, steps, "");
+    let resumed = row
+        .as_ref()
+        .and_then(|(_, p)| p.as_deref())
+        .and_then(Checkpoint::from_json)
+        .filter(|c| c.direction == dir)
+        .map(|mut c| {
+            c.steps = steps;
+            c.step = c.step.min(steps);
+            c
+        });
+    let mut statements = Vec::new();
+    let cp = match (direction, &row) {
+        (Direction::Upgrade, None) => {
+            let json: serde_json::Value =
+                serde_json::from_str(&fresh.to_json()).unwrap_or_default();
+            statements.push(ctx.tables.insert_version(&VersionRow {
+                version: &rev.id,
+                lane: &rev.lane,
+                state: VersionState::Running,
+                checksum: &rev.checksum,
+                message: &rev.message,
+                applied_at: At::Value(chrono::Utc::now()),
+                execution_ms: Elapsed::Unknown,
+                progress: Some(&json),
+                error: None,
+                applied_by: ctx.applied_by,
+                source: Some(source),
+            }));
+            Some(fresh)
+        }
+        (Direction::Upgrade, Some((state, _))) if state == "applied" => None,
+        (Direction::Downgrade, None) => None,
+        (_, Some((state, _))) => {
+            if direction == Direction::Upgrade {
+                statements.push(ctx.tables.update_version(
+                    &rev.id,
+                    &RowChange::Content {
+                        checksum: &rev.checksum,
+                        source: Some(source),
+                    },
+                ));
+            }
+            let cp = match resumed {
+                Some(cp) if state != "applied" => cp,
+                _ => fresh,
+            };
+            Some(cp)
+        }
+    };
+    let Some(cp) = cp else {
+        rollback(db).await;
+        return Ok(None);
+    };
+    let mut script = statements.join(";\n");
+    if !script.is_empty() {
+        script.push(';');
+        if let Err(e) = db
+            .execute_script(&script, "recording the data revision")
+            .await
+        {
+            rollback(db).await;
+            return Err(e.into());
+        }
+    }
+    if let Err(m) = save_checkpoint(db, ctx, &rev.id, &cp).await {
+        rollback(db).await;
+        return Err(db_err("saving the checkpoint", m));
+    }
+    db.execute_script("COMMIT", "committing").await?;
+    Ok(Some(cp))
+}
+
+async fn mark_failed(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    direction: Direction,
+    cp: &Checkpoint,
+    message: &str,
+    started: Instant,
+) {
+    let json: serde_json::Value = serde_json::from_str(&cp.to_json()).unwrap_or_default();
+    let mark = ctx.tables.update_version(
+        &rev.id,
+        &RowChange::Progress {
+            state: VersionState::Failed,
+            progress: &json,
+            error: Some(message),
+        },
+    );
+    let log = ctx.tables.insert_log(&LogEntry {
+        at: At::Value(chrono::Utc::now()),
+        action: action_of(direction),
+        version: &rev.id,
+        lane: &rev.lane,
+        duration_ms: Elapsed::Ms(ms(started)),
+        outcome: Outcome::Failed,
+        error: Some(message),
+        applied_by: ctx.applied_by,
+    });
+    if let Err(e) = db
+        .execute_script(&format!("{mark};\n{log};"), "recording the failure")
+        .await
+    {
+        tracing::warn!("could not mark {} failed: {e}", rev.id);
+    }
+}
+
+fn action_of(direction: Direction) -> LogAction {
+    match direction {
+        Direction::Upgrade => LogAction::Upgrade,
+        Direction::Downgrade => LogAction::Downgrade,
+    }
+}
+
+fn ms(since: Instant) -> i64 {
+    i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+async fn finish(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    direction: Direction,
+    source: &str,
+    started: Instant,
+) -> Result<(), Error> {
+    let elapsed = Elapsed::Ms(ms(started));
+    let now = At::Value(chrono::Utc::now());
+    let done = match direction {
+        Direction::Upgrade => ctx.tables.update_version(
+            &rev.id,
+            &RowChange::Finished {
+                checksum: &rev.checksum,
+                source: Some(source),
+                at: now,
+                execution_ms: elapsed,
+                applied_by: ctx.applied_by,
+            },
+        ),
+        Direction::Downgrade => ctx.tables.delete_version(&rev.id),
+    };
+    let log = ctx.tables.insert_log(&LogEntry {
+        at: now,
+        action: action_of(direction),
+        version: &rev.id,
+        lane: &rev.lane,
+        duration_ms: elapsed,
+        outcome: Outcome::Ok,
+        error: None,
+        applied_by: ctx.applied_by,
+    });
+    let dialect = db.dialect();
+    db.execute_script(begin(dialect), "starting a transaction")
+        .await?;
+    if let Err(e) = db
+        .execute_script(
+            &format!("{done};\n{log};\nCOMMIT;"),
+            "recording the data revision",
+        )
+        .await
+    {
+        rollback(db).await;
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Runs the `[[verify]]` checks.
+async fn verify(
+    db: &mut Db,
+    rev: &Revision,
+    emit: &mut dyn FnMut(&DataEvent<'_>),
+) -> Result<(), Error> {
+    for check in &rev.verify {
+        let site = Site {
+            revision: rev.id.clone(),
+            file: rev.path.clone(),
+            direction: Direction::Upgrade,
+            step: 0,
+            line: check.line,
+            op: format!("verify {}", check.name),
+        };
+        let row = first_row(db, &check.sql, &[])
+            .await
+            .map_err(|message| Error::Query {
+                site: Box::new(site.clone()),
+                sql: check.sql.clone(),
+                message,
+            })?;
+        let value = row.into_iter().next().unwrap_or(Val::Null);
+        let ok = value.as_f64() == Some(check.expect);
+        emit(&DataEvent::Verified {
+            name: &check.name,
+            value: value.display(),
+            ok,
+        });
+        if !ok {
+            return Err(Error::VerifyFailed {
+                site: Box::new(site),
+                name: check.name.clone(),
+                value: value.display(),
+                expect: format_number(check.expect),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn format_number(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        f.to_string()
+    }
+}
+
+fn query_err(site: &Site, sql: &str, message: String) -> Error {
+    Error::Query {
+        site: Box::new(site.clone()),
+        sql: sql.to_string(),
+        message,
+    }
+}
+
+/// The key column of a batched step: `key`, else the table's single-column
+/// primary key.
+async fn key_of(db: &mut Db, site: &Site, scan: &Scan) -> Result<String, Error> {
+    if let Some(key) = &scan.key {
+        return Ok(key.clone());
+    }
+    let dialect = db.dialect();
+    let table = scan.table.as_deref().unwrap_or(&scan.from);
+    let q = sql::primary_key(dialect);
+    let (_, rows) = fetch(db, q, &[Val::Text(sql::unquote(table))])
+        .await
+        .map_err(|m| query_err(site, q, m))?;
+    match rows.as_slice() {
+        [one] => match one.first() {
+            Some(Val::Text(name)) => sql::quote_ident(dialect, name).map_err(|problem| Error::Invalid {
+                site: Box::new(site.clone()),
+                problem,
+            }),
+            _ => Err(invalid(site, "cannot read the primary key; give `key`")),
+        },
+        [] => Err(invalid(site, &format!("table {table} has no primary key (or does not exist): give `key = \"<unique column>\"`"))),
+        _ => Err(invalid(site, &format!("table {table} has a composite primary key: give `key = \"<unique column>\"` (batches walk one column)"))),
+    }
+}
+
+fn invalid(site: &Site, problem: &str) -> Error {
+    Error::Invalid {
+        site: Box::new(site.clone()),
+        problem: problem.to_string(),
+    }
+}
+
+fn batch_size(ctx: &Ctx<'_>, own: Option<u64>) -> u64 {
+    ctx.options
+        .batch_size
+        .or(own)
+        .unwrap_or(model::DEFAULT_BATCH_SIZE)
+        .max(1)
+}
+
+async fn run_step(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    located: &Located,
+    cp: &mut Checkpoint,
+    emit: &mut dyn FnMut(&DataEvent<'_>),
+) -> Result<(), Error> {
+    let dialect = db.dialect();
+    let site = &located.site;
+    match &located.step {
+        DataStep::Sql(step) => {
+            let statements = crate::dialect::split_statements(step.text_for(dialect), dialect);
+            emit(&DataEvent::StepStarted {
+                revision: &rev.id,
+                label: &located.label,
+                step: cp.step,
+                total: None,
+                resumed_at: 0,
+            });
+            db.execute_script(begin(dialect), "starting a transaction")
+                .await?;
+            for s in &statements {
+                if let Err(e) = db.execute_script(s, "running a statement").await {
+                    rollback(db).await;
+                    return Err(query_err(site, s, e.database_message()));
+                }
+            }
+            db.execute_script("COMMIT", "committing").await?;
+            emit(&DataEvent::StepFinished {
+                label: &located.label,
+                done: 0,
+            });
+            Ok(())
+        }
+        DataStep::Batched {
+            scan,
+            action,
+            batch_size: own,
+            sleep_ms,
+        } => {
+            let key = key_of(db, site, scan).await?;
+            let n = batch_size(ctx, *own);
+            run_batched(
+                db, ctx, rev, located, scan, &key, action, n, *sleep_ms, cp, emit,
+            )
+            .await
+        }
+        DataStep::Load(load) => {
+            super::fixture::run_load(db, ctx, rev, located, load, cp, emit).await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_batched(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    located: &Located,
+    scan: &Scan,
+    key: &str,
+    action: &BatchAction,
+    n: u64,
+    sleep_ms: u64,
+    cp: &mut Checkpoint,
+    emit: &mut dyn FnMut(&DataEvent<'_>),
+) -> Result<(), Error> {
+    let dialect = db.dialect();
+    let site = &located.site;
+    let lo = cp.last_key.as_ref().map(Val::from_json);
+    let count_sql = sql::count(dialect, scan, key, lo.is_some());
+    let remaining = first_row(db, &count_sql, lo.as_slice())
+        .await
+        .map_err(|m| query_err(site, &count_sql, m))?
+        .first()
+        .and_then(Val::as_f64)
+        .unwrap_or(0.0) as u64;
+    cp.total = Some(cp.rows_done + remaining);
+    emit(&DataEvent::StepStarted {
+        revision: &rev.id,
+        label: &located.label,
+        step: cp.step,
+        total: cp.total,
+        resumed_at: cp.rows_done,
+    });
+    let started = Instant::now();
+    let at_start = cp.rows_done;
+    let mut batches = 0u64;
+    let (first_bound, next_bound) = (
+        sql::boundary(dialect, scan, key, false, n),
+        sql::boundary(dialect, scan, key, true, n),
+    );
+    let (first_batch, next_batch) = (
+        sql::batch(dialect, scan, key, action, false),
+        sql::batch(dialect, scan, key, action, true),
+    );
+    loop {
+        if ctx.options.cancel.load(Ordering::SeqCst) {
+            return Err(Error::Cancelled {
+                revision: rev.id.clone(),
+                step: cp.step + 1,
+                rows: cp.rows_done,
+            });
+        }
+        db.execute_script(begin(dialect), "starting a transaction")
+            .await?;
+        let outcome = one_batch(
+            db,
+            ctx,
+            rev,
+            site,
+            scan,
+            key,
+            action,
+            cp,
+            started,
+            at_start,
+            (&first_bound, &next_bound),
+            (first_batch.as_deref(), next_batch.as_deref()),
+        )
+        .await;
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => {
+                rollback(db).await;
+                break;
+            }
+            Err(e) => {
+                rollback(db).await;
+                return Err(e);
+            }
+        }
+        batches += 1;
+        emit(&DataEvent::Batch {
+            label: &located.label,
+            done: cp.rows_done,
+            total: cp.total,
+            rate: cp.rate.unwrap_or(0.0),
+            batches,
+        });
+        if sleep_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
+        }
+    }
+    emit(&DataEvent::StepFinished {
+        label: &located.label,
+        done: cp.rows_done,
+    });
+    Ok(())
+}
+
+/// One batch inside an open transaction: boundary, batch, checkpoint,
+/// COMMIT. `false`: no rows left (the caller rolls back).
+#[allow(clippy::too_many_arguments)]
+async fn one_batch(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    site: &Site,
+    scan: &Scan,
+    key: &str,
+    action: &BatchAction,
+    cp: &mut Checkpoint,
+    started: Instant,
+    at_start: u64,
+    bounds: (&str, &str),
+    batches: (Option<&str>, Option<&str>),
+) -> Result<bool, Error> {
+    // The database's checkpoint is the truth (another process may have
+    // moved it on SQLite, where no run lock is taken).
+    if let Some((state, Some(text))) = read_row(db, ctx.tables, &rev.id).await? {
+        if let Some(stored) = Checkpoint::from_json(&text) {
+            if state != "applied" && stored.step == cp.step && stored.rows_done > cp.rows_done {
+                cp.last_key = stored.last_key;
+                cp.rows_done = stored.rows_done;
+            }
+        }
+    }
+    let lo = cp.last_key.as_ref().map(Val::from_json);
+    let bound_sql = if lo.is_some() { bounds.1 } else { bounds.0 };
+    let row = first_row(db, bound_sql, lo.as_slice())
+        .await
+        .map_err(|m| query_err(site, bound_sql, m))?;
+    let (hi, rows) = match row.as_slice() {
+        [hi, count] => (hi.clone(), count.as_f64().unwrap_or(0.0) as u64),
+        _ => (Val::Null, 0),
+    };
+    if hi == Val::Null || rows == 0 {
+        return Ok(false);
+    }
+    let mut binds: Vec<Val> = lo.iter().cloned().collect();
+    binds.push(hi.clone());
+    match action {
+        BatchAction::Transform { table, set } => {
+            super::transform::run_batch(db, site, scan, key, table, set, &binds).await?;
+        }
+        _ => {
+            let stmt = if lo.is_some() { batches.1 } else { batches.0 };
+            let stmt = stmt.unwrap_or_default();
+            exec(db, stmt, &binds)
+                .await
+                .map_err(|m| query_err(site, stmt, m))?;
+        }
+    }
+    cp.last_key = Some(hi.to_json());
+    cp.rows_done += rows;
+    let secs = started.elapsed().as_secs_f64();
+    if secs > 0.0 {
+        cp.rate = Some((cp.rows_done - at_start) as f64 / secs);
+    }
+    cp.updated_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    save_checkpoint(db, ctx, &rev.id, cp)
+        .await
+        .map_err(|m| db_err("saving the checkpoint", m))?;
+    db.execute_script("COMMIT", "committing a batch").await?;
+    Ok(true)
+}
+
+/// `--dry-run`: counts what each step of `rev` would touch.
+///
+/// # Errors
+/// Invalid steps; counting errors are reported as notes, not errors (the
+/// table may not exist before an earlier revision of the plan runs).
+pub async fn dry_run(
+    db: &mut Db,
+    rev: &Revision,
+    direction: Direction,
+) -> Result<Vec<DryRunCount>, Error> {
+    let dialect = db.dialect();
+    let mut out = Vec::new();
+    for located in steps(rev, direction, dialect)? {
+        let (rows, note) = match &located.step {
+            DataStep::Sql(step) => (
+                None,
+                format!("runs once: {}", first_line(step.text_for(dialect))),
+            ),
+            DataStep::Batched { scan, .. } => match key_of(db, &located.site, scan).await {
+                Ok(key) => {
+                    let q = sql::count(dialect, scan, &key, false);
+                    match first_row(db, &q, &[]).await {
+                        Ok(row) => (
+                            row.first().and_then(Val::as_f64).map(|f| f as u64),
+                            String::new(),
+                        ),
+                        Err(m) => (None, format!("cannot count: {m}")),
+                    }
+                }
+                Err(e) => (None, format!("cannot count: {e}")),
+            },
+            DataStep::Load(load) => match super::fixture::read_fixture(&load.file) {
+                Ok((_, rows)) => (
+                    Some(rows.len() as u64),
+                    format!("rows in {}", load.file.display()),
+                ),
+                Err(e) => (None, e.to_string()),
+            },
+        };
+        out.push(DryRunCount {
+            revision: rev.id.clone(),
+            label: located.label.clone(),
+            rows,
+            note,
+        });
+    }
+    Ok(out)
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or("");
+    if line.len() > 60 {
+        format!(
+            "{}…",
+            &line[..line.char_indices().nth(60).map_or(line.len(), |(i, _)| i)]
+        )
+    } else {
+        line.to_string()
+    }
+}
+
+/// The data checkpoints of unfinished rows (`current -v`).
+///
+/// # Errors
+/// Database errors.
+pub async fn checkpoints(
+    db: &mut Db,
+    tables: &VersionTables,
+) -> Result<Vec<(String, Checkpoint)>, Error> {
+    if !db.versions_exist(tables).await? {
+        return Ok(Vec::new());
+    }
+    let dialect = db.dialect();
+    let progress = match dialect {
+        Dialect::Sqlite => "progress",
+        Dialect::Postgres => "progress::text",
+        Dialect::Mysql => "CAST(progress AS CHAR)",
+    };
+    let q = format!(
+        "SELECT version, {progress} FROM {} WHERE state <> 'applied'",
+        version_table(dialect, tables)
+    );
+    let (_, rows) = fetch(db, &q, &[])
+        .await
+        .map_err(|m| db_err("reading checkpoints", m))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [Val::Text(v), Val::Text(p)] => Checkpoint::from_json(p).map(|c| (v.clone(), c)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Loads rows as JSON objects into `table` in one statement (one bind:
+/// the JSON array), per dialect. Used by `load` and `data load`.
+pub(crate) fn json_insert_sql(
+    dialect: Dialect,
+    load: &Load,
+    columns: &[String],
+    conflict_key: &[String],
+) -> Result<String, String> {
+    use super::model::OnConflict;
+    let q = |c: &str| sql::quote_ident(dialect, c);
+    let cols = columns
+        .iter()
+        .map(|c| q(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys = conflict_key
+        .iter()
+        .map(|c| q(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let non_key: Vec<&String> = cols.iter().filter(|c| !keys.contains(c)).collect();
+    let list = cols.join(", ");
+    let mut p = sql::Params::new(dialect);
+    let param = p.marker();
+    let path = |c: &str| format!("'$.\"{}\"'", c.replace(['"', '\''], ""));
+    Ok(match dialect {
+        Dialect::Postgres => {
+            let mut s = format!(
+                "INSERT INTO {t} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{t}, CAST({param} AS json))",
+                t = load.table
+            );
+            match load.on_conflict {
+                OnConflict::Fail => {}
+                OnConflict::Skip => s.push_str(" ON CONFLICT DO NOTHING"),
+                OnConflict::Update => {
+                    let set: Vec<String> = non_key
+                        .iter()
+                        .map(|c| format!("{c} = EXCLUDED.{c}"))
+                        .collect();
+                    if set.is_empty() {
+                        s.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", ")));
+                    } else {
+                        s.push_str(&format!(
+                            " ON CONFLICT ({}) DO UPDATE SET {}",
+                            keys.join(", "),
+                            set.join(", ")
+                        ));
+                    }
+                }
+            }
+            s
+        }
+        Dialect::Sqlite => {
+            let exprs: Vec<String> = columns
+                .iter()
+                .map(|c| format!("json_extract(value, {})", path(c)))
+                .collect();
+            let mut s = format!(
+                "INSERT INTO {} ({list}) SELECT {} FROM json_each({param}) WHERE true",
+                load.table,
+                exprs.join(", ")
+            );
+            match load.on_conflict {
+                OnConflict::Fail => {}
+                OnConflict::Skip => s.push_str(" ON CONFLICT DO NOTHING"),
+                OnConflict::Update => {
+                    let set: Vec<String> = non_key
+                        .iter()
+                        .map(|c| format!("{c} = excluded.{c}"))
+                        .collect();
+                    if set.is_empty() {
+                        s.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", ")));
+                    } else {
+                        s.push_str(&format!(
+                            " ON CONFLICT ({}) DO UPDATE SET {}",
+                            keys.join(", "),
+                            set.join(", ")
+                        ));
+                    }
+                }
+            }
+            s
+        }
+        Dialect::Mysql => {
+            let defs: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("c{i} LONGTEXT PATH {}", path(c)))
+                .collect();
+            let exprs: Vec<String> = (0..columns.len()).map(|i| format!("v.c{i}")).collect();
+            let ignore = if load.on_conflict == OnConflict::Skip {
+                " IGNORE"
+            } else {
+                ""
+            };
+            let mut s = format!(
+                "INSERT{ignore} INTO {} ({list}) SELECT {} FROM JSON_TABLE({param}, '$[*]' COLUMNS ({})) AS v",
+                load.table,
+                exprs.join(", "),
+                defs.join(", ")
+            );
+            if load.on_conflict == OnConflict::Update {
+                let set: Vec<String> = cols.iter().map(|c| format!("{c} = VALUES({c})")).collect();
+                s.push_str(&format!(" ON DUPLICATE KEY UPDATE {}", set.join(", ")));
+            }
+            s
+        }
+    })
+}
+
+/// Whether the run was asked to stop.
+pub fn cancelled(options: &DataOptions) -> bool {
+    options.cancel.load(Ordering::SeqCst)
+}

@@ -1,0 +1,159 @@
+//! The data lane (design §5.2, issue #5): batched, resumable, observable
+//! data migrations.
+//!
+//! - [`model`]: data steps (`update`, `copy_rows`, `transform`, `load`,
+//!   `sql` and the named operations lowered onto them), parsed from a
+//!   revision's raw operation tables, with their reverses;
+//! - [`sql`]: the SQL text of batches, boundaries, counts (pure, per
+//!   dialect; user SQL is pasted as written, user *data* is always bound);
+//! - [`exec`]: the online runner of a data revision: keyset batches, each
+//!   committed with its checkpoint in `_versions`, resume, verify, dry-run;
+//! - [`progress`]: the checkpoint JSON and the progress events;
+//! - [`render`]: `--sql` rendering of data steps;
+//! - [`transform`]: row-level minijinja expressions;
+//! - [`fixture`]: CSV/JSON fixtures (`load`, `data load`, `data dump`).
+
+use std::path::PathBuf;
+
+use crate::dialect::Direction;
+use crate::revision::{Revision, StepKind};
+
+pub mod exec;
+pub mod fixture;
+pub mod model;
+pub mod progress;
+pub mod render;
+pub mod sql;
+pub mod transform;
+
+pub use exec::{DataOptions, DryRunCount};
+pub use progress::{Checkpoint, DataEvent};
+
+/// Whether `rev` runs through the data runner: it has a data step in
+/// either direction, or `[[verify]]` checks.
+pub fn is_data_revision(rev: &Revision) -> bool {
+    !rev.verify.is_empty()
+        || rev
+            .upgrade
+            .iter()
+            .chain(rev.downgrade.iter().flatten())
+            .any(|s| matches!(&s.kind, StepKind::Operation { op, .. } if model::is_data_op(op)))
+}
+
+/// Where a data step is, for errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Revision id.
+    pub revision: String,
+    /// Revision file.
+    pub file: PathBuf,
+    /// `upgrade` or `downgrade`.
+    pub direction: Direction,
+    /// 1-based step number.
+    pub step: usize,
+    /// Line of the step in the file.
+    pub line: usize,
+    /// The `op`.
+    pub op: String,
+}
+
+impl std::fmt::Display for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "revision {} ({}), {} step {} (line {}, `{}`)",
+            self.revision,
+            self.file.display(),
+            self.direction,
+            self.step,
+            self.line,
+            self.op
+        )
+    }
+}
+
+/// Errors of the data lane. Each names the revision, file, step and line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A data step whose keys or values are wrong.
+    #[error("{site}: {problem}")]
+    Invalid {
+        /// Where.
+        site: Box<Site>,
+        /// What is wrong and what to write instead.
+        problem: String,
+    },
+    /// A statement of a data step failed.
+    #[error("{site}: {message}\n  SQL: {sql}")]
+    Query {
+        /// Where.
+        site: Box<Site>,
+        /// The statement.
+        sql: String,
+        /// The database's message.
+        message: String,
+    },
+    /// A `[[verify]]` check returned another value.
+    #[error("revision {} ({}): verify check `{name}` (line {}) returned {value}, expected {expect}; the data steps are committed and the revision is marked failed: fix the data or the check and run `retort upgrade` again (only the checks run again), or `retort downgrade`", .site.revision, .site.file.display(), .site.line)]
+    VerifyFailed {
+        /// Revision, file and line of the check.
+        site: Box<Site>,
+        /// The check's name.
+        name: String,
+        /// What it returned (`NULL` when nothing).
+        value: String,
+        /// What it should have returned.
+        expect: String,
+    },
+    /// Ctrl-C: stopped at a batch boundary, checkpoint saved.
+    #[error("interrupted: revision {revision} stopped at a batch boundary of step {step} after {rows} rows; the checkpoint is saved, run the same command again to resume")]
+    Cancelled {
+        /// Revision id.
+        revision: String,
+        /// 1-based step.
+        step: usize,
+        /// Rows done in that step.
+        rows: u64,
+    },
+    /// A data revision without downgrade steps whose upgrade cannot be
+    /// reversed.
+    #[error("revision {revision} ({}) has no [[downgrade]] steps and upgrade step {step} (line {line}, `{op}`) has no reverse; add [[downgrade]] steps (`downgrade = []` to do nothing)", .file.display())]
+    NoReverse {
+        /// Revision id.
+        revision: String,
+        /// Revision file.
+        file: PathBuf,
+        /// 1-based step.
+        step: usize,
+        /// Its line.
+        line: usize,
+        /// Its op.
+        op: String,
+    },
+    /// Reading or writing a fixture or dump file.
+    #[error("{}: {message}", .path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Talking to the database outside a step (checkpoints, bookkeeping).
+    #[error("{what}: {message}")]
+    Db {
+        /// What was being done.
+        what: String,
+        /// The database's message.
+        message: String,
+    },
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Error {
+        Error::Db {
+            what: "talking to the database".to_string(),
+            message: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,800 @@
+//! Data steps: the model, parsed from a step's raw TOML table, and the
+//! named operations (`copy_field`, `rename_values`, …) lowered onto the
+//! three batched shapes (`update`, `insert … select`, `delete`) or onto a
+//! `transform`. Lowering is per dialect because the portable expressions
+//! (concatenation, splitting, casts) are spelled differently.
+
+use std::path::PathBuf;
+
+use super::sql::quote_ident;
+use super::{Error, Site};
+use crate::dialect::{Dialect, Direction};
+use crate::revision::{Revision, SqlStep, Step, StepKind};
+
+/// Default rows per batch.
+pub const DEFAULT_BATCH_SIZE: u64 = 5_000;
+
+/// Every data `op`.
+pub const DATA_OPS: &[&str] = &[
+    "update",
+    "copy_rows",
+    "transform",
+    "load",
+    "copy_field",
+    "populate_field",
+    "split_field",
+    "merge_fields",
+    "convert_type",
+    "rename_values",
+    "dedup",
+];
+
+/// Whether `op` is a data operation.
+pub fn is_data_op(op: &str) -> bool {
+    DATA_OPS.contains(&op)
+}
+
+/// Which rows a batched step walks: `FROM <from> WHERE <where>` in order
+/// of `key` (an identifier, quoted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// The FROM clause (a quoted table, or user SQL for `copy_rows`).
+    pub from: String,
+    /// The table the key belongs to, when it is one table (for the
+    /// primary-key lookup); `None` for `copy_rows`.
+    pub table: Option<String>,
+    /// The key column, quoted; `None`: the table's primary key (looked up
+    /// online, required offline).
+    pub key: Option<String>,
+    /// Extra condition (user SQL).
+    pub filter: Option<String>,
+}
+
+/// What one batch does with the rows of its key range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchAction {
+    /// `UPDATE <table> SET <assignments> WHERE <range> [AND filter]`.
+    Update {
+        /// The table, quoted.
+        table: String,
+        /// `col = expr` pairs, column quoted, expression as written.
+        set: Vec<(String, String)>,
+    },
+    /// `INSERT INTO <target> (<columns>) SELECT <exprs> FROM <from> WHERE <range>`.
+    Insert {
+        /// Target table, quoted.
+        target: String,
+        /// Target columns, quoted.
+        columns: Vec<String>,
+        /// Select expressions (user SQL).
+        exprs: Vec<String>,
+    },
+    /// Deletes the rows of the range that have an earlier duplicate.
+    Dedup {
+        /// The table, quoted.
+        table: String,
+        /// The columns that define a duplicate, quoted.
+        by: Vec<String>,
+        /// Keep the first (lowest key/order) or the last.
+        keep_first: bool,
+    },
+    /// Row-level minijinja expressions computed in the process.
+    Transform {
+        /// The table, quoted.
+        table: String,
+        /// Column (unquoted) → template.
+        set: Vec<(String, String)>,
+    },
+}
+
+/// `on_conflict` of `load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// A duplicate key fails the step.
+    Fail,
+    /// Duplicates are left as they are.
+    Skip,
+    /// Duplicates are overwritten with the fixture's values.
+    Update,
+}
+
+/// A `load` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Load {
+    /// The table, quoted.
+    pub table: String,
+    /// The table as written (PostgreSQL's row type).
+    pub table_raw: String,
+    /// The fixture file (resolved against the revision's directory).
+    pub file: PathBuf,
+    /// What to do with duplicates.
+    pub on_conflict: OnConflict,
+    /// The conflict columns (unquoted); empty: the primary key.
+    pub key: Vec<String>,
+    /// Rows per batch.
+    pub batch_size: Option<u64>,
+}
+
+/// One data step, ready to run or render.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataStep {
+    /// Plain SQL, run once (with the checkpoint moving past it).
+    Sql(SqlStep),
+    /// A keyset-batched step.
+    Batched {
+        /// The rows walked.
+        scan: Scan,
+        /// What each batch does.
+        action: BatchAction,
+        /// Rows per batch (the step's `batch_size`).
+        batch_size: Option<u64>,
+        /// Pause between batches.
+        sleep_ms: u64,
+    },
+    /// A fixture load.
+    Load(Load),
+}
+
+/// A parsed step with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// Where (for errors).
+    pub site: Site,
+    /// A short label for progress lines: the step's `name`, else
+    /// `<op> <table>`.
+    pub label: String,
+    /// The step.
+    pub step: DataStep,
+}
+
+/// The steps of `rev` for `direction` on `dialect`: the written ones, or
+/// for a downgrade without `[[downgrade]]` the reverses of the upgrade's
+/// named operations (in reverse order).
+///
+/// # Errors
+/// [`Error::Invalid`] for a bad step, [`Error::NoReverse`].
+pub fn steps_of(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<Located>, Error> {
+    match (direction, &rev.downgrade) {
+        (Direction::Upgrade, _) => parse_list(rev, &rev.upgrade, direction, dialect),
+        (Direction::Downgrade, Some(steps)) => parse_list(rev, steps, direction, dialect),
+        (Direction::Downgrade, None) => {
+            let mut out = Vec::new();
+            for (index, step) in rev.upgrade.iter().enumerate().rev() {
+                let no_reverse = |op: &str| Error::NoReverse {
+                    revision: rev.id.clone(),
+                    file: rev.path.clone(),
+                    step: index + 1,
+                    line: step.line,
+                    op: op.to_string(),
+                };
+                let StepKind::Operation { op, fields } = &step.kind else {
+                    return Err(no_reverse("sql"));
+                };
+                let reversed = reverse(op, fields).ok_or_else(|| no_reverse(op))?;
+                let site = site(rev, direction, index + 1, step.line, op);
+                let (op, fields) = reversed;
+                out.push(parse_op(rev, site, &op, &fields, dialect)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn site(rev: &Revision, direction: Direction, step: usize, line: usize, op: &str) -> Site {
+    Site {
+        revision: rev.id.clone(),
+        file: rev.path.clone(),
+        direction,
+        step,
+        line,
+        op: op.to_string(),
+    }
+}
+
+fn parse_list(
+    rev: &Revision,
+    steps: &[Step],
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<Located>, Error> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| {
+            let op = match &step.kind {
+                StepKind::Sql(_) => "sql",
+                StepKind::Operation { op, .. } => op.as_str(),
+            };
+            let site = site(rev, direction, index + 1, step.line, op);
+            match &step.kind {
+                StepKind::Sql(sql) => Ok(Located {
+                    label: format!("sql step {}", index + 1),
+                    site,
+                    step: DataStep::Sql(sql.clone()),
+                }),
+                StepKind::Operation { op, fields } => parse_op(rev, site, op, fields, dialect),
+            }
+        })
+        .collect()
+}
+
+/// The reverse of a named operation, as another operation's fields.
+pub fn reverse(op: &str, fields: &toml::Table) -> Option<(String, toml::Table)> {
+    let mut out = toml::Table::new();
+    let copy = |out: &mut toml::Table, from: &str, to: &str| {
+        if let Some(v) = fields.get(from) {
+            out.insert(to.to_string(), v.clone());
+        }
+    };
+    for key in ["table", "key", "batch_size", "sleep_ms", "separator"] {
+        copy(&mut out, key, key);
+    }
+    match op {
+        "copy_field" | "convert_type" => {
+            // The copy goes away: the target column back to NULL.
+            let to = fields.get("to")?.as_str()?.to_string();
+            let mut set = toml::Table::new();
+            set.insert(to, toml::Value::String("NULL".to_string()));
+            out.insert("set".to_string(), toml::Value::Table(set));
+            Some(("update".to_string(), out))
+        }
+        "rename_values" => {
+            copy(&mut out, "column", "column");
+            let mapping = fields.get("mapping")?.as_table()?;
+            let mut inverse = toml::Table::new();
+            for (k, v) in mapping {
+                let v = v.as_str()?;
+                if inverse
+                    .insert(v.to_string(), toml::Value::String(k.clone()))
+                    .is_some()
+                {
+                    // Two old values became one: no inverse.
+                    return None;
+                }
+            }
+            out.insert("mapping".to_string(), toml::Value::Table(inverse));
+            Some(("rename_values".to_string(), out))
+        }
+        "split_field" => {
+            copy(&mut out, "from", "into");
+            copy(&mut out, "into", "from");
+            Some(("merge_fields".to_string(), out))
+        }
+        "merge_fields" => {
+            copy(&mut out, "from", "into");
+            copy(&mut out, "into", "from");
+            Some(("split_field".to_string(), out))
+        }
+        _ => None,
+    }
+}
+
+/// Reads the fields of one step, failing on keys it does not know.
+struct Fields<'a> {
+    site: &'a Site,
+    fields: &'a toml::Table,
+    valid: &'static [&'static str],
+}
+
+impl<'a> Fields<'a> {
+    fn new(
+        site: &'a Site,
+        fields: &'a toml::Table,
+        valid: &'static [&'static str],
+    ) -> Result<Self, Error> {
+        if let Some(key) = fields
+            .keys()
+            .find(|k| !valid.contains(&k.as_str()) && k.as_str() != "name")
+        {
+            return Err(invalid(
+                site,
+                format!(
+                    "unknown key `{key}`; valid keys are: {}, name",
+                    valid.join(", ")
+                ),
+            ));
+        }
+        Ok(Fields {
+            site,
+            fields,
+            valid,
+        })
+    }
+
+    fn err(&self, message: String) -> Error {
+        let _ = self.valid;
+        invalid(self.site, message)
+    }
+
+    fn opt_str(&self, key: &str) -> Result<Option<String>, Error> {
+        match self.fields.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.err(format!(
+                "`{key}` must be a string, found {}",
+                other.type_str()
+            ))),
+        }
+    }
+
+    fn str(&self, key: &str, example: &str) -> Result<String, Error> {
+        self.opt_str(key)?
+            .ok_or_else(|| self.err(format!("missing `{key}`, e.g. `{key} = {example}`")))
+    }
+
+    fn opt_u64(&self, key: &str) -> Result<Option<u64>, Error> {
+        match self.fields.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) if *i > 0 || (key == "sleep_ms" && *i == 0) => {
+                Ok(Some(u64::try_from(*i).unwrap_or(0)))
+            }
+            Some(other) => {
+                Err(self.err(format!("`{key}` must be a positive integer, found {other}")))
+            }
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, Error> {
+        match self.fields.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(vec![s.clone()])),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| self.err(format!("`{key}` must be an array of strings")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(self.err(format!(
+                "`{key}` must be a string or an array of strings, found {}",
+                other.type_str()
+            ))),
+        }
+    }
+
+    fn table(&self, key: &str, example: &str) -> Result<Vec<(String, String)>, Error> {
+        match self.fields.get(key) {
+            Some(toml::Value::Table(t)) if !t.is_empty() => t
+                .iter()
+                .map(|(k, v)| match v {
+                    toml::Value::String(s) => Ok((k.clone(), s.clone())),
+                    toml::Value::Integer(i) => Ok((k.clone(), i.to_string())),
+                    toml::Value::Float(f) => Ok((k.clone(), f.to_string())),
+                    toml::Value::Boolean(b) => Ok((k.clone(), b.to_string())),
+                    other => Err(self.err(format!(
+                        "`{key}.{k}` must be a string, found {}",
+                        other.type_str()
+                    ))),
+                })
+                .collect(),
+            _ => Err(self.err(format!("missing `{key}`, e.g. `{key} = {example}`"))),
+        }
+    }
+
+    fn ident(&self, key: &str, dialect: Dialect, example: &str) -> Result<String, Error> {
+        let raw = self.str(key, example)?;
+        quote_ident(dialect, &raw).map_err(|m| self.err(format!("`{key}`: {m}")))
+    }
+
+    fn opt_ident(&self, key: &str, dialect: Dialect) -> Result<Option<String>, Error> {
+        self.opt_str(key)?
+            .map(|raw| quote_ident(dialect, &raw).map_err(|m| self.err(format!("`{key}`: {m}"))))
+            .transpose()
+    }
+}
+
+fn invalid(site: &Site, problem: String) -> Error {
+    Error::Invalid {
+        site: Box::new(site.clone()),
+        problem,
+    }
+}
+
+macro_rules! keys {
+    ($($k:literal),* $(,)?) => {
+        &[$($k,)* "key", "batch_size", "sleep_ms"]
+    };
+}
+
+fn parse_op(
+    rev: &Revision,
+    site: Site,
+    op: &str,
+    fields: &toml::Table,
+    dialect: Dialect,
+) -> Result<Located, Error> {
+    let step = parse_fields(rev, &site, op, fields, dialect)?;
+    let label = match fields.get("name").and_then(|v| v.as_str()) {
+        Some(name) => name.to_string(),
+        None => {
+            let table = fields
+                .get("table")
+                .or_else(|| fields.get("target"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            format!("{op} {table}").trim().to_string()
+        }
+    };
+    Ok(Located { site, label, step })
+}
+
+fn batched(
+    f: &Fields<'_>,
+    dialect: Dialect,
+    table: &str,
+    action: BatchAction,
+    filter: Option<String>,
+) -> Result<DataStep, Error> {
+    Ok(DataStep::Batched {
+        scan: Scan {
+            from: table.to_string(),
+            table: Some(table.to_string()),
+            key: f.opt_ident("key", dialect)?,
+            filter,
+        },
+        action,
+        batch_size: f.opt_u64("batch_size")?,
+        sleep_ms: f.opt_u64("sleep_ms")?.unwrap_or(0),
+    })
+}
+
+fn and(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("({a}) AND ({b})")),
+        (a, b) => a.or(b),
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn parse_fields(
+    rev: &Revision,
+    site: &Site,
+    op: &str,
+    fields: &toml::Table,
+    dialect: Dialect,
+) -> Result<DataStep, Error> {
+    let q = |name: &str| quote_ident(dialect, name).map_err(|m| invalid(site, m));
+    let literal = |s: &str| super::sql::literal(dialect, s);
+    match op {
+        "update" => {
+            let f = Fields::new(site, fields, keys!["table", "set", "where"])?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let set = f
+                .table("set", "{ email = \"lower(email)\" }")?
+                .into_iter()
+                .map(|(c, e)| Ok((q(&c)?, e)))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let filter = f.opt_str("where")?;
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update { table, set },
+                filter,
+            )
+        }
+        "transform" => {
+            let f = Fields::new(site, fields, keys!["table", "set", "where"])?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let set = f.table("set", "{ first_name = \"{{ full_name.split(' ')[0] }}\" }")?;
+            for (col, template) in &set {
+                q(col)?;
+                super::transform::check(template)
+                    .map_err(|m| invalid(site, format!("`set.{col}`: {m}")))?;
+            }
+            let filter = f.opt_str("where")?;
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Transform { table, set },
+                filter,
+            )
+        }
+        "copy_rows" => {
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["target", "columns", "select", "from", "where"],
+            )?;
+            let target = f.ident("target", dialect, "\"employee_flat\"")?;
+            let columns_raw = f.strings("columns")?.ok_or_else(|| {
+                f.err("missing `columns`, e.g. `columns = [\"id\", \"name\"]`".to_string())
+            })?;
+            let columns = columns_raw
+                .iter()
+                .map(|c| q(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let exprs = f.strings("select")?.unwrap_or_else(|| columns.clone());
+            if exprs.len() != columns.len() {
+                return Err(f.err(format!(
+                    "`select` has {} expressions but `columns` has {} columns",
+                    exprs.len(),
+                    columns.len()
+                )));
+            }
+            let from = f.str("from", "\"person p JOIN employee e ON e.id = p.id\"")?;
+            let key = f.opt_ident("key", dialect)?.ok_or_else(|| {
+                f.err(
+                    "missing `key`: the column (of `from`) the batches walk, e.g. `key = \"p.id\"`"
+                        .to_string(),
+                )
+            })?;
+            Ok(DataStep::Batched {
+                scan: Scan {
+                    from,
+                    table: None,
+                    key: Some(key),
+                    filter: f.opt_str("where")?,
+                },
+                action: BatchAction::Insert {
+                    target,
+                    columns,
+                    exprs,
+                },
+                batch_size: f.opt_u64("batch_size")?,
+                sleep_ms: f.opt_u64("sleep_ms")?.unwrap_or(0),
+            })
+        }
+        "load" => {
+            let f = Fields::new(
+                site,
+                fields,
+                &["table", "file", "on_conflict", "key", "batch_size"],
+            )?;
+            let table_raw = f.str("table", "\"country\"")?;
+            let table = q(&table_raw)?;
+            let file = f.str("file", "\"fixtures/countries.csv\"")?;
+            let dir = rev.path.parent().map(PathBuf::from).unwrap_or_default();
+            let on_conflict = match f.opt_str("on_conflict")?.as_deref() {
+                None | Some("fail") => OnConflict::Fail,
+                Some("skip") => OnConflict::Skip,
+                Some("update") => OnConflict::Update,
+                Some(other) => {
+                    return Err(f.err(format!(
+                        "`on_conflict = \"{other}\"`: expected fail, skip or update"
+                    )))
+                }
+            };
+            let key = f.strings("key")?.unwrap_or_default();
+            for k in &key {
+                q(k)?;
+            }
+            Ok(DataStep::Load(Load {
+                table,
+                table_raw,
+                file: dir.join(file),
+                on_conflict,
+                key,
+                batch_size: f.opt_u64("batch_size")?,
+            }))
+        }
+        "copy_field" => {
+            let f = Fields::new(site, fields, keys!["table", "from", "to", "where"])?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let from = f.ident("from", dialect, "\"email\"")?;
+            let to = f.ident("to", dialect, "\"email_address\"")?;
+            let filter = f.opt_str("where")?;
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(to, from)],
+                },
+                filter,
+            )
+        }
+        "populate_field" => {
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "column", "value", "expr", "only_null", "where"],
+            )?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let column = f.ident("column", dialect, "\"status\"")?;
+            let expr = match (fields.get("value"), f.opt_str("expr")?) {
+                (Some(v), None) => toml_literal(dialect, v).ok_or_else(|| {
+                    f.err("`value` must be a string, number or boolean".to_string())
+                })?,
+                (None, Some(e)) => e,
+                _ => {
+                    return Err(f.err(
+                        "give exactly one of `value` (a literal) or `expr` (an SQL expression)"
+                            .to_string(),
+                    ))
+                }
+            };
+            let expr = match fields.get("value") {
+                Some(toml::Value::String(s)) => literal(s),
+                _ => expr,
+            };
+            let only_null = match fields.get("only_null") {
+                None => true,
+                Some(toml::Value::Boolean(b)) => *b,
+                Some(_) => return Err(f.err("`only_null` must be true or false".to_string())),
+            };
+            let filter = and(
+                only_null.then(|| format!("{column} IS NULL")),
+                f.opt_str("where")?,
+            );
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(column, expr)],
+                },
+                filter,
+            )
+        }
+        "merge_fields" => {
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "from", "into", "separator", "where"],
+            )?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let from = f.strings("from")?.ok_or_else(|| {
+                f.err("missing `from`, e.g. `from = [\"first_name\", \"last_name\"]`".to_string())
+            })?;
+            if from.len() < 2 {
+                return Err(f.err("`from` needs at least two columns".to_string()));
+            }
+            let from = from.iter().map(|c| q(c)).collect::<Result<Vec<_>, _>>()?;
+            let into = f.ident("into", dialect, "\"full_name\"")?;
+            let sep = f.opt_str("separator")?.unwrap_or_else(|| " ".to_string());
+            let expr = super::sql::concat_ws(dialect, &literal(&sep), &from);
+            let filter = f.opt_str("where")?;
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(into, expr)],
+                },
+                filter,
+            )
+        }
+        "split_field" => {
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "from", "into", "separator", "where"],
+            )?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let from = f.ident("from", dialect, "\"full_name\"")?;
+            let into = f.strings("into")?.ok_or_else(|| {
+                f.err("missing `into`, e.g. `into = [\"first_name\", \"last_name\"]`".to_string())
+            })?;
+            if into.len() != 2 {
+                return Err(f.err("`into` must name two columns: the part before the first separator and the rest".to_string()));
+            }
+            let sep = f.opt_str("separator")?.unwrap_or_else(|| " ".to_string());
+            if sep.is_empty() {
+                return Err(f.err("`separator` must not be empty".to_string()));
+            }
+            let (head, tail) = super::sql::split_first(dialect, &from, &literal(&sep));
+            let set = vec![(q(&into[0])?, head), (q(&into[1])?, tail)];
+            let filter = f.opt_str("where")?;
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update { table, set },
+                filter,
+            )
+        }
+        "convert_type" => {
+            let f = Fields::new(
+                site,
+                fields,
+                keys!["table", "from", "to", "type", "default", "where"],
+            )?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let from = f.ident("from", dialect, "\"age_text\"")?;
+            let to = f.ident("to", dialect, "\"age\"")?;
+            let ty = f.str("type", "\"integer\"")?;
+            let default = match fields.get("default") {
+                None => "NULL".to_string(),
+                Some(toml::Value::String(s)) => literal(s),
+                Some(v) => toml_literal(dialect, v).ok_or_else(|| {
+                    f.err("`default` must be a string, number or boolean".to_string())
+                })?,
+            };
+            let expr = super::sql::convert(dialect, &from, &ty, &default).map_err(|m| f.err(m))?;
+            let filter = f.opt_str("where")?;
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(to, expr)],
+                },
+                filter,
+            )
+        }
+        "rename_values" => {
+            let f = Fields::new(site, fields, keys!["table", "column", "mapping", "where"])?;
+            let table = f.ident("table", dialect, "\"orders\"")?;
+            let column = f.ident("column", dialect, "\"status\"")?;
+            let mapping = f.table("mapping", "{ old = \"new\" }")?;
+            let mut case = format!("CASE {column}");
+            let mut olds = Vec::new();
+            for (old, new) in &mapping {
+                case.push_str(&format!(" WHEN {} THEN {}", literal(old), literal(new)));
+                olds.push(literal(old));
+            }
+            case.push_str(&format!(" ELSE {column} END"));
+            let filter = and(
+                Some(format!("{column} IN ({})", olds.join(", "))),
+                f.opt_str("where")?,
+            );
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Update {
+                    table,
+                    set: vec![(column, case)],
+                },
+                filter,
+            )
+        }
+        "dedup" => {
+            let f = Fields::new(site, fields, keys!["table", "by", "keep"])?;
+            let table = f.ident("table", dialect, "\"users\"")?;
+            let by = f
+                .strings("by")?
+                .ok_or_else(|| f.err("missing `by`, e.g. `by = [\"email\"]`".to_string()))?;
+            let by = by.iter().map(|c| q(c)).collect::<Result<Vec<_>, _>>()?;
+            let keep_first = match f.opt_str("keep")?.as_deref() {
+                None | Some("first") => true,
+                Some("last") => false,
+                Some(other) => {
+                    return Err(f.err(format!(
+                        "`keep = \"{other}\"`: expected first or last (by key order)"
+                    )))
+                }
+            };
+            batched(
+                &f,
+                dialect,
+                &table.clone(),
+                BatchAction::Dedup {
+                    table,
+                    by,
+                    keep_first,
+                },
+                None,
+            )
+        }
+        other => Err(invalid(
+            site,
+            format!(
+                "`{other}` is not a data operation; valid: {}",
+                DATA_OPS.join(", ")
+            ),
+        )),
+    }
+}
+
+fn toml_literal(dialect: Dialect, v: &toml::Value) -> Option<String> {
+    match v {
+        toml::Value::String(s) => Some(super::sql::literal(dialect, s)),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,197 @@
+//! `--sql` for data revisions: every step as reviewable SQL.
+//!
+//! - `update`, `copy_rows` and the named operations: their single bulk
+//!   statement, preceded by a comment saying that online it runs in
+//!   batches of N by key;
+//! - `load`: `INSERT … VALUES` statements (literals escaped per dialect);
+//! - `transform`: a clearly marked comment block (it needs the online
+//!   runner: the expressions are evaluated in the process);
+//! - `[[verify]]`: a comment block with each check.
+//!
+//! The script always renders: nothing here needs a connection.
+
+use super::fixture::read_fixture;
+use super::model::{self, BatchAction, DataStep, OnConflict};
+use super::{sql, Error};
+use crate::dialect::{split_statements, Dialect, Direction};
+use crate::revision::Revision;
+
+/// Whether a statement is only comments (printed without `;`).
+pub fn is_comment_only(statement: &str) -> bool {
+    statement
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+}
+
+fn comment_block(lines: &[String]) -> String {
+    lines
+        .iter()
+        .flat_map(|l| l.lines())
+        .map(|l| format!("-- {l}").trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The statements of a data revision for `direction` on `dialect`.
+///
+/// # Errors
+/// Invalid steps, unreadable fixtures, a downgrade without a reverse.
+pub fn render(
+    rev: &Revision,
+    direction: Direction,
+    dialect: Dialect,
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for located in model::steps_of(rev, direction, dialect)? {
+        match &located.step {
+            DataStep::Sql(step) => out.extend(split_statements(step.text_for(dialect), dialect)),
+            DataStep::Batched {
+                scan,
+                action,
+                batch_size,
+                ..
+            } => {
+                let n = batch_size.unwrap_or(model::DEFAULT_BATCH_SIZE);
+                let key_text = scan
+                    .key
+                    .clone()
+                    .unwrap_or_else(|| "the primary key".to_string());
+                let key = scan
+                    .key
+                    .clone()
+                    .unwrap_or_else(|| "<primary key>".to_string());
+                match action {
+                    BatchAction::Transform { table, set } => {
+                        let mut lines = vec![
+                            format!("[retort transform] {} — needs the online runner (`retort upgrade`)", located.label),
+                            format!("Row-level minijinja expressions on {table}, evaluated in the process in batches of {n} by {key_text}:"),
+                        ];
+                        for (c, t) in set {
+                            lines.push(format!("  {c} = {t}"));
+                        }
+                        if let Some(f) = &scan.filter {
+                            lines.push(format!("  where {f}"));
+                        }
+                        lines.push("[end transform]".to_string());
+                        out.push(comment_block(&lines));
+                    }
+                    _ => {
+                        let stmt = sql::bulk(dialect, scan, &key, action).unwrap_or_default();
+                        out.push(format!(
+                            "-- {}: online this runs in batches of {n} rows by {key_text} (keyset ranges, each batch committed with its checkpoint)\n{stmt}",
+                            located.label
+                        ));
+                    }
+                }
+            }
+            DataStep::Load(load) => {
+                let (columns, rows) = read_fixture(&load.file)?;
+                let cols: Vec<String> = columns
+                    .iter()
+                    .map(|c| {
+                        sql::quote_ident(dialect, c).map_err(|problem| Error::Invalid {
+                            site: Box::new(located.site.clone()),
+                            problem,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                let n = usize::try_from(load.batch_size.unwrap_or(500))
+                    .unwrap_or(500)
+                    .max(1);
+                for (i, chunk) in rows.chunks(n).enumerate() {
+                    let values: Vec<String> = chunk
+                        .iter()
+                        .map(|row| {
+                            let vals: Vec<String> = columns
+                                .iter()
+                                .map(|c| json_literal(dialect, row.get(c)))
+                                .collect();
+                            format!("({})", vals.join(", "))
+                        })
+                        .collect();
+                    let ignore = matches!(
+                        (dialect, load.on_conflict),
+                        (Dialect::Mysql, OnConflict::Skip)
+                    );
+                    let mut stmt = format!(
+                        "INSERT{} INTO {} ({}) VALUES {}",
+                        if ignore { " IGNORE" } else { "" },
+                        load.table,
+                        cols.join(", "),
+                        values.join(", ")
+                    );
+                    stmt.push_str(&conflict_clause(
+                        dialect,
+                        load.on_conflict,
+                        &cols,
+                        &load.key,
+                    ));
+                    if i == 0 {
+                        stmt = format!(
+                            "-- {}: {} rows from {}\n{stmt}",
+                            located.label,
+                            rows.len(),
+                            load.file.display()
+                        );
+                    }
+                    out.push(stmt);
+                }
+            }
+        }
+    }
+    if direction == Direction::Upgrade && !rev.verify.is_empty() {
+        let mut lines = vec![
+            "[retort verify] run after the steps; each must return the expected value:".to_string(),
+        ];
+        for v in &rev.verify {
+            lines.push(format!("  {} (expect {}): {}", v.name, v.expect, v.sql));
+        }
+        out.push(comment_block(&lines));
+    }
+    Ok(out)
+}
+
+fn conflict_clause(
+    dialect: Dialect,
+    on_conflict: OnConflict,
+    cols: &[String],
+    key: &[String],
+) -> String {
+    let keys: Vec<String> = key
+        .iter()
+        .filter_map(|k| sql::quote_ident(dialect, k).ok())
+        .collect();
+    match (dialect, on_conflict) {
+        (_, OnConflict::Fail) | (Dialect::Mysql, OnConflict::Skip) => String::new(),
+        (Dialect::Sqlite | Dialect::Postgres, OnConflict::Skip) => {
+            " ON CONFLICT DO NOTHING".to_string()
+        }
+        (Dialect::Sqlite | Dialect::Postgres, OnConflict::Update) => {
+            let target = if keys.is_empty() {
+                "(<primary key>)".to_string()
+            } else {
+                format!("({})", keys.join(", "))
+            };
+            let set: Vec<String> = cols
+                .iter()
+                .filter(|c| !keys.contains(c))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            format!(" ON CONFLICT {target} DO UPDATE SET {}", set.join(", "))
+        }
+        (Dialect::Mysql, OnConflict::Update) => {
+            let set: Vec<String> = cols.iter().map(|c| format!("{c} = VALUES({c})")).collect();
+            format!(" ON DUPLICATE KEY UPDATE {}", set.join(", "))
+        }
+    }
+}
+
+fn json_literal(dialect: Dialect, v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => "NULL".to_string(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::Bool(b)) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Some(serde_json::Value::String(s)) => sql::literal(dialect, s),
+        Some(other) => sql::literal(dialect, &other.to_string()),
+    }
+}

@@ -1,0 +1,329 @@
+//! SQL text of the data lane, per dialect. Pure.
+//!
+//! Identifiers from revision files are quoted (and must be plain
+//! identifiers, optionally dotted); expressions, `where` and `from` are
+//! the user's SQL and pasted as written (the runner wraps them in
+//! `AssertSqlSafe`); key values and fixture data are always bind
+//! parameters. The only literals rendered here come from revision files
+//! (`rename_values` mappings, `separator`, `populate_field.value`) and are
+//! escaped for the dialect.
+
+use super::model::{BatchAction, Scan};
+use crate::dialect::Dialect;
+
+/// Quotes `name` (`a` or `schema.table` / `alias.column`) for `dialect`.
+///
+/// # Errors
+/// A message when a part is not a plain identifier.
+pub fn quote_ident(dialect: Dialect, name: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for part in name.split('.') {
+        let ok = !part.is_empty()
+            && part
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(format!(
+                "`{name}` is not an identifier: use letters, digits and _ (optionally `schema.table`)"
+            ));
+        }
+        parts.push(match dialect {
+            Dialect::Sqlite | Dialect::Postgres => format!("\"{part}\""),
+            Dialect::Mysql => format!("`{part}`"),
+        });
+    }
+    Ok(parts.join("."))
+}
+
+/// A string literal from a revision file, escaped for `dialect`.
+pub fn literal(dialect: Dialect, text: &str) -> String {
+    let escaped = text.replace('\'', "''");
+    match dialect {
+        Dialect::Mysql => format!("'{}'", escaped.replace('\\', "\\\\")),
+        Dialect::Sqlite | Dialect::Postgres => format!("'{escaped}'"),
+    }
+}
+
+/// Bind-parameter markers: `?` (SQLite, MySQL) or `$n` (PostgreSQL).
+#[derive(Debug)]
+pub struct Params {
+    dialect: Dialect,
+    count: usize,
+}
+
+impl Params {
+    /// Numbering from 1.
+    pub fn new(dialect: Dialect) -> Params {
+        Params { dialect, count: 0 }
+    }
+
+    /// The next marker.
+    pub fn marker(&mut self) -> String {
+        self.count += 1;
+        match self.dialect {
+            Dialect::Postgres => format!("${}", self.count),
+            Dialect::Sqlite | Dialect::Mysql => "?".to_string(),
+        }
+    }
+}
+
+/// `CONCAT_WS(sep, a, b, …)` (NULL parts are skipped).
+pub fn concat_ws(dialect: Dialect, sep: &str, parts: &[String]) -> String {
+    let _ = dialect;
+    format!("CONCAT_WS({sep}, {})", parts.join(", "))
+}
+
+/// The part of `col` before the first `sep`, and the rest after it (NULL
+/// when there is no separator).
+pub fn split_first(dialect: Dialect, col: &str, sep: &str) -> (String, String) {
+    let (pos, len) = match dialect {
+        Dialect::Sqlite => (format!("instr({col}, {sep})"), format!("length({sep})")),
+        Dialect::Postgres => (format!("strpos({col}, {sep})"), format!("length({sep})")),
+        Dialect::Mysql => (
+            format!("LOCATE({sep}, {col})"),
+            format!("CHAR_LENGTH({sep})"),
+        ),
+    };
+    (
+        format!("CASE WHEN {pos} > 0 THEN substr({col}, 1, {pos} - 1) ELSE {col} END"),
+        format!("CASE WHEN {pos} > 0 THEN substr({col}, {pos} + {len}) ELSE NULL END"),
+    )
+}
+
+/// `col` converted to `ty` (`integer`, `float`, `text`), `default` where
+/// the value does not convert.
+///
+/// # Errors
+/// An unknown type.
+pub fn convert(dialect: Dialect, col: &str, ty: &str, default: &str) -> Result<String, String> {
+    let t = match dialect {
+        Dialect::Sqlite => format!("trim({col})"),
+        Dialect::Postgres => format!("trim(CAST({col} AS text))"),
+        Dialect::Mysql => format!("TRIM({col})"),
+    };
+    let (int_re, float_re) = ("'^-?[0-9]+$'", "'^-?[0-9]+([.][0-9]+)?$'");
+    Ok(match (dialect, ty) {
+        (_, "text" | "string") => match dialect {
+            Dialect::Mysql => format!("CAST({col} AS CHAR)"),
+            Dialect::Sqlite | Dialect::Postgres => format!("CAST({col} AS TEXT)"),
+        },
+        (Dialect::Sqlite, "integer") => format!(
+            "CASE WHEN {t} <> '' AND {t} <> '-' AND substr({t}, CASE WHEN substr({t}, 1, 1) = '-' THEN 2 ELSE 1 END) NOT GLOB '*[^0-9]*' THEN CAST({t} AS INTEGER) ELSE {default} END"
+        ),
+        (Dialect::Sqlite, "float") => format!(
+            "CASE WHEN {t} <> '' AND {t} NOT GLOB '*[^0-9.-]*' AND {t} GLOB '*[0-9]*' AND CAST({t} AS REAL) || '' <> '' AND (length({t}) - length(replace({t}, '.', ''))) <= 1 AND instr(substr({t}, 2), '-') = 0 THEN CAST({t} AS REAL) ELSE {default} END"
+        ),
+        (Dialect::Postgres, "integer") => {
+            format!("CASE WHEN {t} ~ {int_re} THEN CAST({t} AS bigint) ELSE {default} END")
+        }
+        (Dialect::Postgres, "float") => format!(
+            "CASE WHEN {t} ~ {float_re} THEN CAST({t} AS double precision) ELSE {default} END"
+        ),
+        (Dialect::Mysql, "integer") => {
+            format!("CASE WHEN {t} REGEXP {int_re} THEN CAST({t} AS SIGNED) ELSE {default} END")
+        }
+        (Dialect::Mysql, "float") => {
+            format!("CASE WHEN {t} REGEXP {float_re} THEN CAST({t} AS DOUBLE) ELSE {default} END")
+        }
+        (_, other) => {
+            return Err(format!(
+                "`type = \"{other}\"`: expected integer, float or text"
+            ))
+        }
+    })
+}
+
+/// `a IS NOT DISTINCT FROM b`, per dialect.
+fn null_safe_eq(dialect: Dialect, a: &str, b: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("{a} IS {b}"),
+        Dialect::Postgres => format!("{a} IS NOT DISTINCT FROM {b}"),
+        Dialect::Mysql => format!("{a} <=> {b}"),
+    }
+}
+
+/// The key condition of a batch: `key > ? AND key <= ?` (without the
+/// lower bound for the first batch).
+fn range(key: &str, has_lo: bool, p: &mut Params) -> String {
+    if has_lo {
+        let lo = p.marker();
+        format!("{key} > {lo} AND {key} <= {}", p.marker())
+    } else {
+        format!("{key} <= {}", p.marker())
+    }
+}
+
+fn with_filter(cond: String, filter: Option<&str>) -> String {
+    match filter {
+        Some(f) => format!("{cond} AND ({f})"),
+        None => cond,
+    }
+}
+
+/// The batch boundary: the key of the `n`-th row after the last key and
+/// how many rows that is (`MAX(k), COUNT(*)` over the next `n` keys).
+/// One bind (the last key) unless `has_lo` is false.
+pub fn boundary(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool, n: u64) -> String {
+    let mut p = Params::new(dialect);
+    let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
+    let cond = match (lo, scan.filter.as_deref()) {
+        (Some(lo), Some(f)) => format!(" WHERE {lo} AND ({f})"),
+        (Some(lo), None) => format!(" WHERE {lo}"),
+        (None, Some(f)) => format!(" WHERE ({f})"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "SELECT MAX(b.k), COUNT(*) FROM (SELECT {key} AS k FROM {}{cond} ORDER BY {key} LIMIT {n}) AS b",
+        scan.from
+    )
+}
+
+/// The rows the step would touch from the last key on (`COUNT(*)`).
+pub fn count(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool) -> String {
+    let mut p = Params::new(dialect);
+    let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
+    let cond = match (lo, scan.filter.as_deref()) {
+        (Some(lo), Some(f)) => format!(" WHERE {lo} AND ({f})"),
+        (Some(lo), None) => format!(" WHERE {lo}"),
+        (None, Some(f)) => format!(" WHERE ({f})"),
+        (None, None) => String::new(),
+    };
+    format!("SELECT COUNT(*) FROM {}{cond}", scan.from)
+}
+
+/// The statement of one batch of an `update`, `copy_rows` or `dedup`
+/// (binds: the last key unless `has_lo` is false, then the batch's last
+/// key). `None` for a transform (which fetches and writes back).
+pub fn batch(
+    dialect: Dialect,
+    scan: &Scan,
+    key: &str,
+    action: &BatchAction,
+    has_lo: bool,
+) -> Option<String> {
+    let mut p = Params::new(dialect);
+    let cond = with_filter(range(key, has_lo, &mut p), scan.filter.as_deref());
+    statement(dialect, scan, key, action, &cond)
+}
+
+/// The single bulk statement (`--sql`): the same as one batch over every
+/// row.
+pub fn bulk(dialect: Dialect, scan: &Scan, key: &str, action: &BatchAction) -> Option<String> {
+    let cond = scan
+        .filter
+        .as_deref()
+        .map_or_else(|| "1 = 1".to_string(), |f| format!("({f})"));
+    statement(dialect, scan, key, action, &cond).map(|s| s.replace(" WHERE 1 = 1", ""))
+}
+
+fn statement(
+    dialect: Dialect,
+    scan: &Scan,
+    key: &str,
+    action: &BatchAction,
+    cond: &str,
+) -> Option<String> {
+    Some(match action {
+        BatchAction::Update { table, set } => {
+            let set: Vec<String> = set.iter().map(|(c, e)| format!("{c} = {e}")).collect();
+            format!("UPDATE {table} SET {} WHERE {cond}", set.join(", "))
+        }
+        BatchAction::Insert {
+            target,
+            columns,
+            exprs,
+        } => format!(
+            "INSERT INTO {target} ({}) SELECT {} FROM {} WHERE {cond}",
+            columns.join(", "),
+            exprs.join(", "),
+            scan.from
+        ),
+        BatchAction::Dedup {
+            table,
+            by,
+            keep_first,
+        } => {
+            let same: Vec<String> = by
+                .iter()
+                .map(|c| null_safe_eq(dialect, &format!("d2.{c}"), &format!("d1.{c}")))
+                .collect();
+            let order = if *keep_first { "<" } else { ">" };
+            let cond = cond.replace(key, &format!("d1.{key}"));
+            format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT k FROM (SELECT d1.{key} AS k FROM {table} AS d1 WHERE {cond} AND EXISTS (SELECT 1 FROM {table} AS d2 WHERE {} AND d2.{key} {order} d1.{key})) AS dup)",
+                same.join(" AND ")
+            )
+        }
+        BatchAction::Transform { .. } => return None,
+    })
+}
+
+/// The query that fetches a transform batch: key first, then every column.
+pub fn transform_fetch(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool) -> String {
+    let mut p = Params::new(dialect);
+    let cond = with_filter(range(key, has_lo, &mut p), scan.filter.as_deref());
+    format!(
+        "SELECT {key}, {}.* FROM {} WHERE {cond} ORDER BY {key}",
+        scan.from, scan.from
+    )
+}
+
+/// The primary-key lookup: one bind (the table name as written); returns
+/// the key columns in order.
+pub fn primary_key(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk",
+        Dialect::Postgres => "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST($1 AS regclass) AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)",
+        Dialect::Mysql => "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
+    }
+}
+
+/// Removes identifier quotes (`"a"."b"` → `a.b`).
+pub fn unquote(name: &str) -> String {
+    name.replace(['"', '`'], "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan() -> Scan {
+        Scan {
+            from: "\"users\"".into(),
+            table: Some("\"users\"".into()),
+            key: Some("\"id\"".into()),
+            filter: Some("email IS NOT NULL".into()),
+        }
+    }
+
+    #[test]
+    fn batches_are_keyset_ranges() {
+        let update = BatchAction::Update {
+            table: "\"users\"".into(),
+            set: vec![("\"email\"".into(), "lower(email)".into())],
+        };
+        assert_eq!(
+            batch(Dialect::Postgres, &scan(), "\"id\"", &update, true).unwrap(),
+            "UPDATE \"users\" SET \"email\" = lower(email) WHERE \"id\" > $1 AND \"id\" <= $2 AND (email IS NOT NULL)"
+        );
+        assert_eq!(
+            batch(Dialect::Sqlite, &scan(), "\"id\"", &update, false).unwrap(),
+            "UPDATE \"users\" SET \"email\" = lower(email) WHERE \"id\" <= ? AND (email IS NOT NULL)"
+        );
+        assert_eq!(
+            boundary(Dialect::Mysql, &scan(), "`id`", true, 100),
+            "SELECT MAX(b.k), COUNT(*) FROM (SELECT `id` AS k FROM \"users\" WHERE `id` > ? AND (email IS NOT NULL) ORDER BY `id` LIMIT 100) AS b"
+        );
+        assert!(!boundary(Dialect::Mysql, &scan(), "`id`", true, 100).contains("OFFSET"));
+    }
+
+    #[test]
+    fn identifiers_and_literals() {
+        assert_eq!(quote_ident(Dialect::Mysql, "a.b").unwrap(), "`a`.`b`");
+        assert!(quote_ident(Dialect::Sqlite, "a; drop").is_err());
+        assert_eq!(literal(Dialect::Mysql, "it's \\"), "'it''s \\\\'");
+        assert_eq!(literal(Dialect::Postgres, "it's"), "'it''s'");
+    }
+}

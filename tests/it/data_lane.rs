@@ -1,0 +1,490 @@
+//! The data lane (issue #5): keyset batches committed with their
+//! checkpoint, `kill -9` and resume exactly once, verify, dry-run, named
+//! operations forward and backward, `--sql` rendering, fixtures.
+
+use std::time::Duration;
+
+use crate::support::live::{per_backend, Backend, Live};
+
+const ROWS: usize = 3000;
+
+fn schema(live: &Live) {
+    live.project.file(
+        "migrations/schema/a1_items.toml",
+        r#"revision = "a1"
+message = "items"
+[[upgrade]]
+op = "sql"
+sql = "CREATE TABLE items (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0, email VARCHAR(100), status VARCHAR(20), full_name VARCHAR(100), first_name VARCHAR(50), last_name VARCHAR(50), age_text VARCHAR(20), age INTEGER, copy VARCHAR(100))"
+[[downgrade]]
+op = "sql"
+sql = "DROP TABLE items"
+"#,
+    );
+}
+
+fn fill(live: &Live, rows: usize) {
+    let values: Vec<String> = (1..=rows)
+        .map(|i| {
+            format!(
+                "({i}, '  User{i}@Example.COM ', '{}', 'Ada{i} Love', '{}')",
+                if i % 3 == 0 { "old" } else { "new" },
+                if i % 5 == 0 {
+                    "x".to_string()
+                } else {
+                    i.to_string()
+                }
+            )
+        })
+        .collect();
+    live.run_script(&format!(
+        "INSERT INTO items (id, email, status, full_name, age_text) VALUES {};\n",
+        values.join(", ")
+    ));
+}
+
+fn data_rev(live: &Live, body: &str) {
+    // `downgrade = []` must come before the first [[table]].
+    let (top, rest): (Vec<&str>, Vec<&str>) =
+        body.lines().partition(|l| l.trim() == "downgrade = []");
+    let body = format!("{}\n{}", top.join("\n"), rest.join("\n"));
+    live.project.file(
+        "migrations/schema/b1_data.toml",
+        &format!("revision = \"b1\"\ndown_revision = \"a1\"\nmessage = \"data\"\n{body}"),
+    );
+}
+
+fn kill_and_resume_exactly_once(live: Live) {
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, ROWS);
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "update"
+name = "bump"
+table = "items"
+set = { counter = "counter + 1" }
+batch_size = 25
+sleep_ms = 5
+
+[[verify]]
+name = "every row once"
+sql = "SELECT COUNT(*) FROM items WHERE counter <> 1"
+expect = 0
+
+downgrade = []
+"#,
+    );
+    let mut kills = 0;
+    let mut partial_seen = false;
+    let mut finished = false;
+    for attempt in 0..40u64 {
+        let limit = Duration::from_millis(700 + attempt * 100);
+        match live.spawn(&["upgrade", "head"]).wait_within(limit) {
+            Some(run) => {
+                run.success();
+                finished = true;
+                break;
+            }
+            None => {
+                kills += 1;
+                let done = live.count("SELECT COUNT(*) FROM items WHERE counter = 1");
+                let twice = live.count("SELECT COUNT(*) FROM items WHERE counter > 1");
+                assert_eq!(twice, 0, "a row was processed twice after kill {kills}");
+                if done > 0 && done < ROWS as i64 {
+                    partial_seen = true;
+                    let rows = live.version_rows();
+                    let row = rows.iter().find(|r| r.version == "b1").unwrap();
+                    assert_eq!(row.state, "running");
+                    assert!(row.progress.contains("\"kind\""), "{}", row.progress);
+                    // The checkpoint and the data always agree.
+                    let cp: serde_json::Value = serde_json::from_str(&row.progress).unwrap();
+                    assert_eq!(cp["rows_done"].as_i64().unwrap(), done, "{}", row.progress);
+                }
+            }
+        }
+    }
+    assert!(finished, "upgrade never finished");
+    assert!(
+        kills > 0 && partial_seen,
+        "the run was never killed mid-step ({kills} kills)"
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
+        ROWS as i64
+    );
+    live.assert_applied(&["a1", "b1"]);
+}
+
+fn verify_failure_names_the_check(live: Live) {
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, 50);
+    let body = |expect: i64| {
+        format!(
+            r#"
+[[upgrade]]
+op = "update"
+table = "items"
+set = {{ counter = "counter + 1" }}
+batch_size = 7
+
+[[verify]]
+name = "all bumped"
+sql = "SELECT COUNT(*) FROM items WHERE counter = 1"
+expect = {expect}
+
+downgrade = []
+"#
+        )
+    };
+    data_rev(&live, &body(49));
+    let run = live.retort(&["upgrade", "head"]);
+    run.code(1)
+        .fails_with("verify check `all bumped` (line")
+        .fails_with("returned 50, expected 49");
+    let row = live
+        .version_rows()
+        .into_iter()
+        .find(|r| r.version == "b1")
+        .unwrap();
+    assert_eq!(row.state, "failed");
+    // Fix the check: only the checks run again (counters stay at 1).
+    data_rev(&live, &body(50));
+    live.retort(&["upgrade", "head"]).success();
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
+        50
+    );
+    live.assert_applied(&["a1", "b1"]);
+}
+
+fn dry_run_changes_nothing(live: Live) {
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, 30);
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "update"
+name = "only old"
+table = "items"
+set = { status = "'new'" }
+where = "status = 'old'"
+downgrade = []
+"#,
+    );
+    let before = live.rows("SELECT id, status, counter FROM items ORDER BY id");
+    let versions = live.version_rows();
+    let run = live.retort(&["upgrade", "--dry-run"]);
+    run.success();
+    assert!(
+        run.stdout().contains("only old: 10 rows"),
+        "{}",
+        run.stdout()
+    );
+    assert!(run.stdout().contains("nothing was changed"));
+    assert_eq!(
+        live.rows("SELECT id, status, counter FROM items ORDER BY id"),
+        before
+    );
+    assert_eq!(live.version_rows(), versions);
+}
+
+/// Every named operation, forward then backward.
+fn named_operations_round_trip(live: Live) {
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, 40);
+    live.project.file(
+        "migrations/schema/fixture.csv",
+        "id,email,status\n1001,a@b.c,loaded\n1002,,loaded\n",
+    );
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "copy_field"
+table = "items"
+from = "email"
+to = "copy"
+batch_size = 9
+
+[[upgrade]]
+op = "rename_values"
+table = "items"
+column = "status"
+mapping = { old = "legacy" }
+batch_size = 9
+
+[[upgrade]]
+op = "split_field"
+table = "items"
+from = "full_name"
+into = ["first_name", "last_name"]
+batch_size = 9
+
+[[upgrade]]
+op = "convert_type"
+table = "items"
+from = "age_text"
+to = "age"
+type = "integer"
+default = -1
+batch_size = 9
+
+[[upgrade]]
+op = "transform"
+table = "items"
+set = { email = "{{ email.strip().lower() }}" }
+batch_size = 9
+
+[[upgrade]]
+op = "load"
+table = "items"
+file = "fixture.csv"
+on_conflict = "skip"
+"#,
+    );
+    live.retort(&["upgrade", "head"]).success();
+    assert_eq!(
+        live.rows("SELECT copy, status, first_name, last_name, age, email FROM items WHERE id = 3"),
+        vec![vec![
+            "  User3@Example.COM ",
+            "legacy",
+            "Ada3",
+            "Love",
+            "3",
+            "user3@example.com"
+        ]]
+    );
+    assert_eq!(live.count("SELECT age FROM items WHERE id = 5"), -1);
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE status = 'old'"),
+        0
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE status = 'loaded'"),
+        2
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE id = 1002 AND email IS NULL"),
+        1
+    );
+    // Backward: the derived reverses need no [[downgrade]] except for the
+    // transform and load, so this revision spells its downgrade out.
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "copy_field"
+table = "items"
+from = "email"
+to = "copy"
+
+[[downgrade]]
+op = "sql"
+sql = "DELETE FROM items WHERE id > 1000"
+
+[[downgrade]]
+op = "merge_fields"
+table = "items"
+from = ["first_name", "last_name"]
+into = "full_name"
+batch_size = 9
+
+[[downgrade]]
+op = "rename_values"
+table = "items"
+column = "status"
+mapping = { legacy = "old" }
+batch_size = 9
+
+[[downgrade]]
+op = "update"
+table = "items"
+set = { copy = "NULL", age = "NULL" }
+batch_size = 9
+"#,
+    );
+    live.retort(&["amend", "b1"]).success();
+    live.retort(&["downgrade", "a1"]).success();
+    assert_eq!(live.count("SELECT COUNT(*) FROM items"), 40);
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE status = 'old'"),
+        13
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE copy IS NOT NULL OR age IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        live.rows("SELECT full_name FROM items WHERE id = 7"),
+        vec![vec!["Ada7 Love"]]
+    );
+}
+
+/// Derived reverses: copy_field, rename_values and split_field undo
+/// themselves without [[downgrade]].
+fn derived_reverses(live: Live) {
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, 20);
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "copy_field"
+table = "items"
+from = "email"
+to = "copy"
+
+[[upgrade]]
+op = "rename_values"
+table = "items"
+column = "status"
+mapping = { old = "legacy", new = "current" }
+
+[[upgrade]]
+op = "dedup"
+table = "items"
+by = ["status"]
+keep = "first"
+"#,
+    );
+    live.retort(&["upgrade", "head"]).success();
+    assert_eq!(live.count("SELECT COUNT(*) FROM items"), 2);
+    assert_eq!(
+        live.rows("SELECT id, status FROM items ORDER BY id"),
+        vec![vec!["1", "current"], vec!["3", "legacy"]]
+    );
+    // dedup has no reverse: downgrade is refused, naming the step.
+    live.retort(&["downgrade", "a1"])
+        .code(1)
+        .fails_with("upgrade step 3")
+        .fails_with("`dedup`) has no reverse");
+}
+
+per_backend!(
+    kill_and_resume_exactly_once,
+    verify_failure_names_the_check,
+    dry_run_changes_nothing,
+    named_operations_round_trip,
+    derived_reverses,
+);
+
+#[test]
+fn offline_script_renders_data_steps() {
+    let Some(live) = Live::new(Backend::Sqlite) else {
+        return;
+    };
+    schema(&live);
+    live.project.file(
+        "migrations/schema/f.json",
+        "[{\"id\": 1, \"email\": \"o'k\"}]",
+    );
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "update"
+name = "normalize"
+table = "items"
+set = { email = "lower(trim(email))" }
+batch_size = 500
+
+[[upgrade]]
+op = "transform"
+table = "items"
+set = { first_name = "{{ full_name.split(' ')[0] }}" }
+
+[[upgrade]]
+op = "load"
+table = "items"
+file = "f.json"
+
+[[verify]]
+sql = "SELECT COUNT(*) FROM items WHERE email <> lower(email)"
+expect = 0
+downgrade = []
+"#,
+    );
+    let run = live.retort(&["upgrade", "--sql", "a1:b1"]);
+    run.success();
+    let out = run.stdout();
+    assert!(
+        out.contains("-- normalize: online this runs in batches of 500 rows by the primary key"),
+        "{out}"
+    );
+    assert!(
+        out.contains("UPDATE \"items\" SET \"email\" = lower(trim(email));"),
+        "{out}"
+    );
+    assert!(out.contains("-- [retort transform]"), "{out}");
+    assert!(
+        out.contains("--   first_name = {{ full_name.split(' ')[0] }}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("INSERT INTO \"items\" (\"email\", \"id\") VALUES ('o''k', 1);"),
+        "{out}"
+    );
+    assert!(out.contains("-- [retort verify]"), "{out}");
+}
+
+#[test]
+fn data_dump_and_load_round_trip() {
+    let Some(live) = Live::new(Backend::Sqlite) else {
+        return;
+    };
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, 5);
+    let dump = live.retort(&[
+        "data",
+        "dump",
+        "items",
+        "--format",
+        "json",
+        "-o",
+        "items.json",
+    ]);
+    dump.success();
+    live.run_script("DELETE FROM items;");
+    live.retort(&["data", "load", "items.json", "--table", "items"])
+        .success();
+    assert_eq!(live.count("SELECT COUNT(*) FROM items"), 5);
+    let csv = live.retort(&["data", "dump", "items"]);
+    csv.success();
+    assert!(
+        csv.stdout().starts_with("id,counter,email"),
+        "{}",
+        csv.stdout()
+    );
+    live.retort(&["data", "load", "items.json", "--table", "items"])
+        .code(1);
+    live.retort(&[
+        "data",
+        "load",
+        "items.json",
+        "--table",
+        "items",
+        "--on-conflict",
+        "skip",
+    ])
+    .success();
+    live.retort(&[
+        "data",
+        "load",
+        "items.json",
+        "--table",
+        "items",
+        "--on-conflict",
+        "update",
+    ])
+    .success();
+    assert_eq!(live.count("SELECT COUNT(*) FROM items"), 5);
+}
