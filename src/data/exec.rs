@@ -269,9 +269,20 @@ async fn read_row(
         Dialect::Postgres => "progress::text",
         Dialect::Mysql => "CAST(progress AS CHAR)",
     };
+    // `FOR UPDATE`: inside a batch's transaction this waits for any other
+    // transaction that is still writing the checkpoint and then reads the
+    // committed one. Without it, a run started right after `kill -9` could
+    // read the old checkpoint while the killed client's last batch (sent in
+    // one round trip) is still committing on the server, and process that
+    // batch a second time. SQLite needs nothing: `BEGIN IMMEDIATE` already
+    // serialises writers.
+    let lock = match dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres | Dialect::Mysql => " FOR UPDATE",
+    };
     let mut p = sql::Params::new(dialect);
     let q = format!(
-        "SELECT state, {progress} FROM {} WHERE version = {}",
+        "SELECT state, {progress} FROM {} WHERE version = {}{lock}",
         version_table(dialect, tables),
         p.marker()
     );

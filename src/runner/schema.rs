@@ -119,6 +119,14 @@ pub fn prerender(
     let mut raw_sql_before = false;
     let mut out = Vec::with_capacity(plan.len());
     for rev in plan {
+        // Data revisions are validated and run by `crate::data`, batch by
+        // batch; their raw `sql` steps may touch any table, so later
+        // rebuilds read the catalog again.
+        if crate::data::is_data_revision(rev) {
+            out.push(None);
+            raw_sql_before = true;
+            continue;
+        }
         if !needs_model(rev, direction) {
             out.push(Some(dialect::render_revision(
                 rev,
