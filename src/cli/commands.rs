@@ -3,7 +3,7 @@
 //! text to the [`Printer`]. No loops over revisions beyond building views,
 //! no SQL here (style rule 3).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -227,17 +227,17 @@ fn show(graph: &Graph, rev: &str, format: OutputFormat, printer: &Printer) -> an
 }
 
 fn revision(project: &Project, request: &RevisionRequest, printer: &Printer) -> anyhow::Result<()> {
-    let path = library::new_revision(project, request)?;
+    let path = project.new_revision(request)?;
     Ok(printer.info(&generating_line(&path))?)
 }
 
 fn merge(project: &Project, request: &MergeRequest, printer: &Printer) -> anyhow::Result<()> {
-    let path = library::merge(project, request)?;
+    let path = project.merge(request)?;
     Ok(printer.info(&generating_line(&path))?)
 }
 
 fn init(dir: &Path, templates: bool, printer: &Printer) -> anyhow::Result<()> {
-    let created = library::init_project(dir, templates)?;
+    let created = crate::project::init_project(dir, templates)?;
     for path in &created {
         printer.info(&init_line(path, path.is_dir()))?;
     }
@@ -578,40 +578,6 @@ mod live {
         runtime()?.block_on(migrator.resolve(rev, resolution))?;
         let how = if applied { "applied" } else { "reverted" };
         Ok(printer.info(&format!("Resolved {rev} as {how}"))?)
-    }
-}
-
-/// The library functions behind `init`, `revision` and `merge`: each is the
-/// single call its command makes.
-mod library {
-    use super::*;
-
-    pub(super) fn new_revision(project: &Project, r: &RevisionRequest) -> anyhow::Result<PathBuf> {
-        Ok(project.new_revision(&crate::project::NewRevisionOptions {
-            message: r.message.clone(),
-            lane: r.lane.clone(),
-            head: r.head.clone(),
-            splice: r.splice,
-            branch_labels: r.branch_labels.clone(),
-            depends_on: r.depends_on.clone(),
-            rev_id: r.rev_id.clone(),
-            format: r.format,
-        })?)
-    }
-
-    pub(super) fn merge(project: &Project, r: &MergeRequest) -> anyhow::Result<PathBuf> {
-        Ok(project.merge(&crate::project::MergeOptions {
-            revs: r.revs.clone(),
-            message: r.message.clone(),
-            branch_labels: r.branch_labels.clone(),
-            rev_id: r.rev_id.clone(),
-            splice: r.splice,
-            format: r.format,
-        })?)
-    }
-
-    pub(super) fn init_project(dir: &Path, copy_templates: bool) -> anyhow::Result<Vec<PathBuf>> {
-        Ok(crate::project::init_project(dir, copy_templates)?)
     }
 }
 

@@ -172,45 +172,12 @@ pub enum Action {
     },
 }
 
-/// What `retort revision` asks the project to write. Mirrors
-/// `project::NewRevisionOptions` field for field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevisionRequest {
-    /// `-m` (empty when not given, as in Alembic).
-    pub message: String,
-    /// `--lane` (default: the first configured lane).
-    pub lane: Option<String>,
-    /// `--head` (the project defaults it to `head`).
-    pub head: Option<String>,
-    /// `--splice`.
-    pub splice: bool,
-    /// `--branch-label`, repeatable.
-    pub branch_labels: Vec<String>,
-    /// `--depends-on`, as typed (the project expands prefixes).
-    pub depends_on: Vec<String>,
-    /// `--rev-id`.
-    pub rev_id: Option<String>,
-    /// `--format` (default: `[revision] format`).
-    pub format: Option<FileFormat>,
-}
+/// What `retort revision` asks the project to write: the project's own
+/// options, so the two cannot drift apart.
+pub use crate::project::NewRevisionOptions as RevisionRequest;
 
-/// What `retort merge` asks the project to write. Mirrors
-/// `project::MergeOptions` field for field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MergeRequest {
-    /// The revisions to merge (`heads` allowed), in argument order.
-    pub revs: Vec<String>,
-    /// `-m`.
-    pub message: String,
-    /// `--branch-label`, repeatable.
-    pub branch_labels: Vec<String>,
-    /// `--rev-id`.
-    pub rev_id: Option<String>,
-    /// `--splice`.
-    pub splice: bool,
-    /// `--format` (default: `[revision] format`).
-    pub format: Option<FileFormat>,
-}
+/// What `retort merge` asks the project to write.
+pub use crate::project::MergeOptions as MergeRequest;
 
 impl Settings {
     /// Resolves parsed arguments.
