@@ -423,7 +423,7 @@ pub(crate) mod tests {
             downgrade,
             lane: "schema".to_string(),
             path: PathBuf::from(format!("migrations/schema/{id}_x.toml")),
-            checksum: "c".repeat(64),
+            text: crate::revision::checksum::FileText::with_checksum("c".repeat(64)),
             format: FileFormat::Toml,
         }
     }

@@ -45,7 +45,7 @@ fn rev(spec: &str) -> Revision {
         upgrade: Vec::new(),
         downgrade: None,
         lane: lane.to_string(),
-        checksum: String::new(),
+        text: crate::revision::checksum::FileText::default(),
         format: FileFormat::Toml,
     }
 }

@@ -31,7 +31,6 @@
 //! back as reports.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -46,7 +45,7 @@ use crate::dialect::versions::{
 use crate::dialect::{render_step, render_steps, Dialect, Direction};
 use crate::graph::{Applied, Graph};
 use crate::project::Project;
-use crate::revision::{checksum, Revision};
+use crate::revision::Revision;
 use crate::store::{self, Db, Progress, RunLock, VersionRecord};
 
 /// Something that wants to know how a run is going (the CLI prints it).
@@ -547,7 +546,7 @@ impl<'p> Migrator<'p> {
     async fn verify_checksums(&self, db: &mut Db, state: &DbState) -> Result<(), Error> {
         let changed = state.rows.iter().find_map(|row| {
             let rev = self.graph.get(&row.version)?;
-            (row.state == VersionState::Applied && rev.checksum != row.checksum).then_some(rev)
+            (row.state == VersionState::Applied && rev.checksum() != row.checksum).then_some(rev)
         });
         let Some(rev) = changed else {
             return Ok(());
@@ -873,7 +872,7 @@ impl<'p> Migrator<'p> {
                 version: &rev.id,
                 lane: &rev.lane,
                 state: VersionState::Running,
-                checksum: &rev.checksum,
+                checksum: rev.checksum(),
                 message: &rev.message,
                 applied_at: At::Value(Utc::now()),
                 execution_ms: Elapsed::Unknown,
@@ -886,7 +885,7 @@ impl<'p> Migrator<'p> {
                 setup.push(self.tables.update_version(
                     &rev.id,
                     &RowChange::Content {
-                        checksum: &rev.checksum,
+                        checksum: rev.checksum(),
                         source: Some(source),
                     },
                 ));
@@ -937,7 +936,7 @@ impl<'p> Migrator<'p> {
             Direction::Upgrade => self.tables.update_version(
                 &rev.id,
                 &RowChange::Finished {
-                    checksum: &rev.checksum,
+                    checksum: rev.checksum(),
                     source: Some(source),
                     at: now,
                     execution_ms: elapsed,
@@ -1199,9 +1198,9 @@ impl<'p> Migrator<'p> {
             })?;
         let report = AmendReport {
             revision: rev.id.clone(),
-            changed: row.checksum != rev.checksum,
+            changed: row.checksum != rev.checksum(),
             old_checksum: row.checksum.clone(),
-            new_checksum: rev.checksum.clone(),
+            new_checksum: rev.checksum().to_string(),
         };
         if !report.changed {
             return Ok(report);
@@ -1210,7 +1209,7 @@ impl<'p> Migrator<'p> {
             self.tables.update_version(
                 &rev.id,
                 &RowChange::Content {
-                    checksum: &rev.checksum,
+                    checksum: rev.checksum(),
                     source: Some(source),
                 },
             ),
@@ -1245,7 +1244,7 @@ impl<'p> Migrator<'p> {
             Resolution::Applied => self.tables.update_version(
                 &rev.id,
                 &RowChange::Finished {
-                    checksum: &rev.checksum,
+                    checksum: rev.checksum(),
                     source: Some(source),
                     at: At::Value(Utc::now()),
                     execution_ms: Elapsed::Unknown,
@@ -1335,18 +1334,12 @@ async fn locate_failure(
     found
 }
 
-/// The normalised text of a revision file (what `source` records).
+/// The normalised text of a revision file (what `source` records), from the
+/// content loaded with the project: the file is not read a second time, and
+/// the recorded source matches the checksum recorded beside it.
+#[allow(clippy::unnecessary_wraps)] // kept fallible: callers treat it as I/O
 fn read_source(rev: &Revision) -> Result<String, Error> {
-    read_normalised(&rev.path)
-}
-
-fn read_normalised(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path)
-        .map(|text| checksum::normalise(&text))
-        .map_err(|source| Error::ReadFile {
-            path: path.to_path_buf(),
-            source,
-        })
+    Ok(rev.text.normalised())
 }
 
 /// `Running upgrade a -> b, message` (Alembic's log line).
@@ -1405,7 +1398,7 @@ mod tests {
             version: version.to_string(),
             lane: "schema".to_string(),
             state,
-            checksum: String::new(),
+            text: crate::revision::checksum::FileText::default(),
             progress,
             error: None,
         }
