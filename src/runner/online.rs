@@ -475,11 +475,28 @@ impl<'p> Migrator<'p> {
     async fn ensure_tables(&self, db: &mut Db) -> Result<DbState, Error> {
         let state = read_state(db, &self.tables).await?;
         if state.table_exists {
+            // A table of an older retort lacks `source` (checked only
+            // when there is work, so a no-op run stays one query).
+            db.ensure_source_column(&self.tables).await?;
             return Ok(state);
         }
-        for sql in self.tables.create_statements() {
-            db.execute_script(&sql, "creating the version tables")
-                .await?;
+        // Both tables at once: SQLite has no run lock, and a concurrent
+        // process that saw `_versions` without `_versions_log` failed its
+        // first revision. A savepoint is a transaction of its own outside
+        // one, and nests inside `--atomic`'s.
+        let mut script = self.tables.create_statements();
+        if db.dialect() == Dialect::Sqlite {
+            script.insert(0, "SAVEPOINT retort_create_tables".to_string());
+            script.push("RELEASE retort_create_tables".to_string());
+        }
+        if let Err(e) = db
+            .execute_script(&join(&script), "creating the version tables")
+            .await
+        {
+            if db.dialect() == Dialect::Sqlite {
+                rollback(db).await;
+            }
+            return Err(e.into());
         }
         Ok(DbState {
             table_exists: true,
@@ -551,6 +568,7 @@ impl<'p> Migrator<'p> {
         let Some(rev) = changed else {
             return Ok(());
         };
+        db.ensure_source_column(&self.tables).await?;
         let recorded = db.read_source(&self.tables, &rev.id).await?;
         let current = read_source(rev)?;
         let diff = match recorded {
@@ -603,7 +621,6 @@ impl<'p> Migrator<'p> {
             });
             self.run_journaled(db, step, direction, &source, report)
                 .await
-                .map(|()| true)
         } else {
             self.run_transactional(db, rev, direction, &source, &line, observer, report)
                 .await
@@ -683,10 +700,13 @@ impl<'p> Migrator<'p> {
                     line,
                     resume_at: None,
                 });
-                db.execute_script("BEGIN IMMEDIATE", "starting a transaction")
-                    .await
-                    .map_err(interrupted)?;
-                let state = match db.read_state(&self.tables, &rev.id).await {
+                // Two calls per revision: the write lock with the re-read,
+                // then statements, rows and COMMIT. Every call is a hand-off
+                // to the driver's thread, which costs more than the work on
+                // a busy machine (issue #3); `execution_ms` is therefore
+                // measured by SQLite, from the start taken here.
+                let start_ms = Utc::now().timestamp_millis();
+                let state = match db.begin_immediate_reading(&self.tables, &rev.id).await {
                     Ok(state) => state,
                     Err(e) => {
                         rollback(db).await;
@@ -701,24 +721,18 @@ impl<'p> Migrator<'p> {
                     rollback(db).await;
                     return Ok(false);
                 }
+                let book = self.book(at, Elapsed::SinceEpochMs(start_ms), recorded_source);
+                let mut script = statements.clone();
+                script.extend(version_statements(rev, change_of(direction), &book));
+                script.push("COMMIT".to_string());
                 if let Err(err) = db
-                    .execute_script(&join(&statements), "running a revision")
+                    .execute_script(&join(&script), "running a revision")
                     .await
                 {
                     rollback(db).await;
                     return Err(self
                         .fail(db, rev, direction, &statements, err, started, report)
                         .await);
-                }
-                let book = self.book(at, Elapsed::Ms(ms(started)), recorded_source);
-                let mut rows = version_statements(rev, change_of(direction), &book);
-                rows.push("COMMIT".to_string());
-                if let Err(err) = db
-                    .execute_script(&join(&rows), "recording a revision")
-                    .await
-                {
-                    rollback(db).await;
-                    return Err(interrupted(err));
                 }
                 Ok(true)
             }
@@ -831,7 +845,7 @@ impl<'p> Migrator<'p> {
     }
 
     /// The statement journal (MySQL/MariaDB, `transactional = false`,
-    /// resumes).
+    /// resumes). `false`: skipped (SQLite found it done by another process).
     async fn run_journaled(
         &self,
         db: &mut Db,
@@ -839,7 +853,7 @@ impl<'p> Migrator<'p> {
         direction: Direction,
         source: &str,
         report: &RunReport,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let rev = step.rev;
         let started = Instant::now();
         let statements = render_steps(rev, direction, db.dialect(), &self.vars)?;
@@ -847,7 +861,44 @@ impl<'p> Migrator<'p> {
             source: Box::new(source),
             report: report.clone(),
         };
-        let first = step.resume.unwrap_or(0);
+        // SQLite has no session lock: hold the database's file lock for the
+        // whole revision and re-read its row under it, so that a second
+        // process waits, then skips what the first one finished or resumes
+        // where it stopped (never runs it twice at once).
+        let mut resume = step.resume;
+        let _file_lock = if db.dialect() == Dialect::Sqlite {
+            let lock = db.lock_sqlite_file().await.map_err(interrupted)?;
+            let rows = db.read_versions(&self.tables).await.map_err(interrupted)?;
+            let row = rows
+                .unwrap_or_default()
+                .into_iter()
+                .find(|r| r.version == rev.id);
+            match (direction, row) {
+                (Direction::Upgrade, Some(r)) if r.state == VersionState::Applied => {
+                    return Ok(false)
+                }
+                (Direction::Downgrade, None) => return Ok(false),
+                (_, Some(r)) if r.state != VersionState::Applied => {
+                    let now = progress_of(&r);
+                    if now.direction != direction {
+                        return Err(Error::Unfinished {
+                            revision: r.version.clone(),
+                            state: r.state,
+                            direction: now.direction,
+                            statement: now.statement + 1,
+                            error: r.error.clone(),
+                        });
+                    }
+                    resume = Some(now.statement);
+                }
+                (Direction::Upgrade, None) => resume = None,
+                (_, Some(_)) => {} // applied, as a downgrade planned
+            }
+            lock
+        } else {
+            None
+        };
+        let first = resume.unwrap_or(0);
         let progress = |statement| {
             Progress {
                 direction,
@@ -867,7 +918,7 @@ impl<'p> Migrator<'p> {
         };
         let start_json = progress(first);
         let mut setup = Vec::new();
-        match (direction, step.resume) {
+        match (direction, resume) {
             (Direction::Upgrade, None) => setup.push(self.tables.insert_version(&VersionRow {
                 version: &rev.id,
                 lane: &rev.lane,
@@ -958,7 +1009,7 @@ impl<'p> Migrator<'p> {
         db.execute_script(&join(&[finish, log]), "recording a revision")
             .await
             .map_err(interrupted)?;
-        Ok(())
+        Ok(true)
     }
 
     /// `--atomic`: one transaction around everything (PostgreSQL, SQLite).
@@ -1018,8 +1069,19 @@ impl<'p> Migrator<'p> {
                 line: &line,
                 resume_at: None,
             });
+            // The statements and the rows in one call (the database
+            // measures `execution_ms` from the start taken here).
+            let recorded_source = (direction == Direction::Upgrade).then_some(source.as_str());
+            let book = self.book(
+                At::Value(Utc::now()),
+                Elapsed::SinceEpochMs(Utc::now().timestamp_millis()),
+                recorded_source,
+            );
+            let rows = version_statements(rev, change_of(direction), &book);
+            let mut script = statements.clone();
+            script.extend(rows.iter().cloned());
             if let Err(err) = db
-                .execute_script(&join(&statements), "running a revision")
+                .execute_script(&join(&script), "running a revision")
                 .await
             {
                 observer.event(&Event::StepFailed { revision: &rev.id });
@@ -1044,15 +1106,6 @@ impl<'p> Migrator<'p> {
                     &RunReport::default(),
                 ))));
             }
-            let recorded_source = (direction == Direction::Upgrade).then_some(source.as_str());
-            let book = self.book(
-                At::Value(Utc::now()),
-                Elapsed::Ms(ms(started)),
-                recorded_source,
-            );
-            let rows = version_statements(rev, change_of(direction), &book);
-            db.execute_script(&join(&rows), "recording a revision")
-                .await?;
             done.extend(statements);
             done.extend(rows);
             let duration = started.elapsed();
@@ -1205,6 +1258,7 @@ impl<'p> Migrator<'p> {
         if !report.changed {
             return Ok(report);
         }
+        db.ensure_source_column(&self.tables).await?;
         let statements = [
             self.tables.update_version(
                 &rev.id,
@@ -1253,6 +1307,7 @@ impl<'p> Migrator<'p> {
             ),
             Resolution::Reverted => self.tables.delete_version(&rev.id),
         };
+        db.ensure_source_column(&self.tables).await?;
         let statements = [settle, self.log_ok(rev, LogAction::Resolve)];
         self.in_transaction(db, &statements, "resolving").await
     }
@@ -1398,7 +1453,7 @@ mod tests {
             version: version.to_string(),
             lane: "schema".to_string(),
             state,
-            text: crate::revision::checksum::FileText::default(),
+            checksum: String::new(),
             progress,
             error: None,
         }
