@@ -458,7 +458,7 @@ async fn start(
                 version: &rev.id,
                 lane: &rev.lane,
                 state: VersionState::Running,
-                checksum: &rev.checksum,
+                checksum: rev.checksum(),
                 message: &rev.message,
                 applied_at: At::Value(chrono::Utc::now()),
                 execution_ms: Elapsed::Unknown,
@@ -476,7 +476,7 @@ async fn start(
                 statements.push(ctx.tables.update_version(
                     &rev.id,
                     &RowChange::Content {
-                        checksum: &rev.checksum,
+                        checksum: rev.checksum(),
                         source: Some(source),
                     },
                 ));
@@ -572,7 +572,7 @@ async fn finish(
         Direction::Upgrade => ctx.tables.update_version(
             &rev.id,
             &RowChange::Finished {
-                checksum: &rev.checksum,
+                checksum: rev.checksum(),
                 source: Some(source),
                 at: now,
                 execution_ms: elapsed,

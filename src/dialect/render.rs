@@ -473,7 +473,7 @@ pub(crate) mod tests {
             verify: Vec::new(),
             lane: "schema".to_string(),
             path: PathBuf::from(format!("migrations/schema/{id}_x.toml")),
-            checksum: "c".repeat(64),
+            text: crate::revision::checksum::FileText::with_checksum("c".repeat(64)),
             format: FileFormat::Toml,
         }
     }

@@ -133,6 +133,11 @@ pub enum Elapsed {
     /// revision sent in one round trip, where retort cannot know the time
     /// before the row is written. NULL on other dialects.
     SinceTransactionStart,
+    /// Measured by the database from a start given in milliseconds since
+    /// the Unix epoch (taken by retort) to the statement: for a revision and
+    /// its rows sent in one call on SQLite, which has no transaction start
+    /// time (`julianday('now')` is re-read for every statement).
+    SinceEpochMs(i64),
 }
 
 /// A `_versions` row to insert.
@@ -344,6 +349,30 @@ impl VersionTables {
         self.render_create(&stmt)
     }
 
+    /// `ALTER TABLE … ADD COLUMN source …`: upgrades a version table created
+    /// by a retort that did not record sources yet.
+    pub fn add_source_column(&self) -> String {
+        let stmt = Table::alter()
+            .table(self.name.clone())
+            .add_column(self.column("source", Kind::Text, false))
+            .to_owned();
+        match self.dialect {
+            Dialect::Sqlite => stmt.to_string(SqliteQueryBuilder),
+            Dialect::Postgres => stmt.to_string(PostgresQueryBuilder),
+            Dialect::Mysql => stmt.to_string(MysqlQueryBuilder),
+        }
+    }
+
+    /// The query counting the version table's `source` column (0 or 1; one
+    /// bind parameter: the table name).
+    pub fn source_column_exists(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => "SELECT count(*) FROM pragma_table_info(?1) WHERE name = 'source'".to_string(),
+            Dialect::Postgres => "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'source'".to_string(),
+            Dialect::Mysql => "SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'source'".to_string(),
+        }
+    }
+
     /// `CREATE TABLE IF NOT EXISTS` for the log table.
     pub fn create_log(&self) -> String {
         let mut id = ColumnDef::new("id");
@@ -392,6 +421,15 @@ impl VersionTables {
             (Elapsed::SinceTransactionStart, Dialect::Postgres) => {
                 Expr::cust("CAST(EXTRACT(EPOCH FROM clock_timestamp() - now()) * 1000 AS bigint)")
             }
+            (Elapsed::SinceEpochMs(start), Dialect::Sqlite) => Expr::cust(format!(
+                "MAX(0, CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) - {start})"
+            )),
+            (Elapsed::SinceEpochMs(start), Dialect::Postgres) => Expr::cust(format!(
+                "GREATEST(0, CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS bigint) - {start})"
+            )),
+            (Elapsed::SinceEpochMs(start), Dialect::Mysql) => Expr::cust(format!(
+                "GREATEST(0, CAST(ROUND(UNIX_TIMESTAMP(NOW(6)) * 1000) AS SIGNED) - {start})"
+            )),
             (Elapsed::Unknown, _)
             | (Elapsed::SinceTransactionStart, Dialect::Sqlite | Dialect::Mysql) => {
                 Expr::val(None::<i64>)
@@ -529,6 +567,17 @@ impl VersionTables {
             "SELECT state FROM {} WHERE version = {}",
             self.quoted(&self.name),
             self.placeholder()
+        )
+    }
+
+    /// The query for one row's `state` with the id inlined (for a script
+    /// that takes a lock and reads in one call). Ids are `[A-Za-z0-9_]`;
+    /// quotes are doubled anyway.
+    pub fn select_state_of(&self, version: &str) -> String {
+        format!(
+            "SELECT state FROM {} WHERE version = '{}'",
+            self.quoted(&self.name),
+            version.replace('\'', "''")
         )
     }
 

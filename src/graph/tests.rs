@@ -46,7 +46,7 @@ fn rev(spec: &str) -> Revision {
         downgrade: None,
         verify: Vec::new(),
         lane: lane.to_string(),
-        checksum: String::new(),
+        text: crate::revision::checksum::FileText::default(),
         format: FileFormat::Toml,
     }
 }

@@ -7,7 +7,81 @@
 //! final newline does not make an applied revision look modified. Everything
 //! else (indentation, blank lines inside the file, comments) counts.
 
+use std::fmt;
+use std::sync::OnceLock;
+
 use sha2::{Digest, Sha256};
+
+/// A revision file's content as it was loaded, with its checksum computed on
+/// first use.
+///
+/// Why lazy: every command loads every file, but only the commands that
+/// talk to a database (and `upgrade --sql`) need checksums; hashing 5,000
+/// files costs `heads` and `history` time for nothing. Keeping the text also
+/// lets the runner record the `source` column without reading the file a
+/// second time, and guarantees that the recorded source and the checksum
+/// come from the same bytes.
+#[derive(Clone, Default)]
+pub struct FileText {
+    raw: String,
+    checksum: OnceLock<String>,
+}
+
+impl FileText {
+    /// Wraps the file's content (as read, BOM and line endings included).
+    pub fn new(raw: String) -> FileText {
+        FileText {
+            raw,
+            checksum: OnceLock::new(),
+        }
+    }
+
+    /// A known checksum without content (tests, hand-built revisions).
+    pub fn with_checksum(checksum: impl Into<String>) -> FileText {
+        FileText {
+            raw: String::new(),
+            checksum: OnceLock::from(checksum.into()),
+        }
+    }
+
+    /// The content as read.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// SHA-256 hex of the normalised content (see [`checksum`]), computed
+    /// once.
+    pub fn checksum(&self) -> &str {
+        self.checksum.get_or_init(|| checksum(&self.raw))
+    }
+
+    /// The normalised content (see [`normalise`]): what `_versions.source`
+    /// records.
+    pub fn normalised(&self) -> String {
+        normalise(&self.raw)
+    }
+}
+
+impl PartialEq for FileText {
+    /// Same content means same checksum; only a [`FileText::with_checksum`]
+    /// value (no content) compares by its checksum.
+    fn eq(&self, other: &FileText) -> bool {
+        if self.raw.is_empty() && other.raw.is_empty() {
+            self.checksum.get() == other.checksum.get()
+        } else {
+            self.raw == other.raw
+        }
+    }
+}
+
+impl fmt::Debug for FileText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileText")
+            .field("bytes", &self.raw.len())
+            .field("checksum", &self.checksum.get())
+            .finish()
+    }
+}
 
 /// SHA-256 hex (lowercase, 64 characters) of the normalised content.
 pub fn checksum(content: &str) -> String {
@@ -59,6 +133,17 @@ mod tests {
         assert_ne!(checksum("a\nc\n"), base);
         assert_ne!(checksum(" a\nb\n"), base, "leading whitespace counts");
         assert_ne!(checksum("a\n\nb\n"), base, "inner blank lines count");
+    }
+
+    #[test]
+    fn file_text_hashes_once_and_normalises() {
+        let text = FileText::new("a \r\nb\r\n\n".to_string());
+        assert_eq!(text.checksum(), checksum("a\nb\n"));
+        assert_eq!(text.normalised(), "a\nb\n");
+        assert_eq!(text.raw(), "a \r\nb\r\n\n");
+        assert_eq!(FileText::with_checksum("abc").checksum(), "abc");
+        assert_eq!(text, FileText::new("a \r\nb\r\n\n".to_string()));
+        assert_ne!(text, FileText::new("a\n".to_string()));
     }
 
     #[test]

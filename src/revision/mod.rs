@@ -83,10 +83,18 @@ pub struct Revision {
     pub lane: String,
     /// The file the revision was read from.
     pub path: PathBuf,
-    /// SHA-256 hex of the normalised file content (see [`checksum`]).
-    pub checksum: String,
+    /// The file's content; its checksum (SHA-256 hex of the normalised
+    /// content, see [`checksum`]) is computed on first use.
+    pub text: checksum::FileText,
     /// The file's format.
     pub format: FileFormat,
+}
+
+impl Revision {
+    /// SHA-256 hex of the normalised file content (see [`checksum`]).
+    pub fn checksum(&self) -> &str {
+        self.text.checksum()
+    }
 }
 
 /// One step of a revision, with the line of the file it starts on.

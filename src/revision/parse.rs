@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::checksum::checksum;
+use super::checksum::FileText;
 use super::{validate_id, FileFormat, Revision, Step};
 
 mod sql_format;
@@ -263,10 +263,20 @@ pub fn parse_file(path: &Path, lane: &str) -> Result<Revision, ParseError> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_bytes(bytes, path, lane)
+}
+
+/// Parses the bytes of a revision file read by the caller (the lane reader
+/// reads through a directory handle); the bytes become the revision's
+/// [`FileText`] without a copy.
+///
+/// # Errors
+/// Not UTF-8; format errors naming the file and line.
+pub fn parse_bytes(bytes: Vec<u8>, path: &Path, lane: &str) -> Result<Revision, ParseError> {
     let content = String::from_utf8(bytes).map_err(|_| ParseError::NotUtf8 {
         path: path.to_path_buf(),
     })?;
-    parse_str(&content, path, lane)
+    parse_text(FileText::new(content), path, lane)
 }
 
 /// Parses revision file content; `path` is used for the format (extension)
@@ -275,6 +285,11 @@ pub fn parse_file(path: &Path, lane: &str) -> Result<Revision, ParseError> {
 /// # Errors
 /// Format errors naming the file and line.
 pub fn parse_str(content: &str, path: &Path, lane: &str) -> Result<Revision, ParseError> {
+    parse_text(FileText::new(content.to_owned()), path, lane)
+}
+
+fn parse_text(text: FileText, path: &Path, lane: &str) -> Result<Revision, ParseError> {
+    let content = text.raw();
     let format = path
         .extension()
         .and_then(|ext| ext.to_str())
@@ -287,7 +302,7 @@ pub fn parse_str(content: &str, path: &Path, lane: &str) -> Result<Revision, Par
         FileFormat::Toml => parse_toml(body, path)?,
         FileFormat::Sql => parse_sql(body, path)?,
     };
-    parsed.finish(path, lane, format, checksum(content))
+    parsed.finish(path, lane, format, text)
 }
 
 /// What both parsers produce before the common checks.
@@ -312,7 +327,7 @@ impl Parsed {
         path: &Path,
         lane: &str,
         format: FileFormat,
-        checksum: String,
+        text: FileText,
     ) -> Result<Revision, ParseError> {
         let Some((id, line)) = self.revision else {
             return Err(ParseError::MissingKey {
@@ -353,7 +368,7 @@ impl Parsed {
             verify: self.verify,
             lane: lane.to_string(),
             path: path.to_path_buf(),
-            checksum,
+            text,
             format,
         })
     }
@@ -767,8 +782,8 @@ DROP TABLE account;
             ("data", path.as_path())
         );
         assert_eq!(
-            rev.checksum,
-            checksum("-- revision: a\n-- migrate:upgrade\nSELECT 1;\n")
+            rev.checksum(),
+            crate::revision::checksum::checksum("-- revision: a\n-- migrate:upgrade\nSELECT 1;\n")
         );
         std::fs::write(&path, [0xff, 0xfe, 0x00]).unwrap();
         assert!(matches!(

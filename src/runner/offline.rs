@@ -29,7 +29,7 @@ use crate::dialect::ops::SchemaModel;
 use crate::dialect::versions::{At, Elapsed, VersionTables, OFFLINE_APPLIED_BY};
 use crate::dialect::{self, replay_schema, Dialect, Direction};
 use crate::graph::{self, Applied, Graph};
-use crate::revision::Revision;
+use crate::revision::{Revision, StepKind};
 
 /// Errors building a script.
 #[derive(Debug, thiserror::Error)]
@@ -363,6 +363,19 @@ fn schema_before(
     let Some(graph) = graph else {
         return Ok(SchemaModel::new());
     };
+    // Only operations read the schema (SQLite rebuilds, MySQL `MODIFY
+    // COLUMN`, derived downgrades); a revision of plain `sql` steps renders
+    // the same against any schema. Skipping the replay there keeps
+    // `upgrade --sql` linear: replaying every revision's ancestors is
+    // quadratic (minutes at 5,000 revisions, issue #2).
+    let has_operations = rev
+        .upgrade
+        .iter()
+        .chain(rev.downgrade.iter().flatten())
+        .any(|step| matches!(step.kind, StepKind::Operation { .. }));
+    if !has_operations {
+        return Ok(SchemaModel::new());
+    }
     let closure = graph.closure(&[rev.id.as_str()])?;
     let ancestors: Vec<&Revision> = closure
         .ids()

@@ -31,7 +31,6 @@
 //! back as reports.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -48,7 +47,7 @@ use crate::dialect::versions::{
 use crate::dialect::{render_step, Dialect, Direction, RenderedSteps};
 use crate::graph::{Applied, Graph};
 use crate::project::Project;
-use crate::revision::{checksum, Revision};
+use crate::revision::Revision;
 use crate::store::{self, Db, Progress, RunLock, VersionRecord};
 
 /// Something that wants to know how a run is going (the CLI prints it).
@@ -538,11 +537,28 @@ impl<'p> Migrator<'p> {
     async fn ensure_tables(&self, db: &mut Db) -> Result<DbState, Error> {
         let state = read_state(db, &self.tables).await?;
         if state.table_exists {
+            // A table of an older retort lacks `source` (checked only
+            // when there is work, so a no-op run stays one query).
+            db.ensure_source_column(&self.tables).await?;
             return Ok(state);
         }
-        for sql in self.tables.create_statements() {
-            db.execute_script(&sql, "creating the version tables")
-                .await?;
+        // Both tables at once: SQLite has no run lock, and a concurrent
+        // process that saw `_versions` without `_versions_log` failed its
+        // first revision. A savepoint is a transaction of its own outside
+        // one, and nests inside `--atomic`'s.
+        let mut script = self.tables.create_statements();
+        if db.dialect() == Dialect::Sqlite {
+            script.insert(0, "SAVEPOINT retort_create_tables".to_string());
+            script.push("RELEASE retort_create_tables".to_string());
+        }
+        if let Err(e) = db
+            .execute_script(&join(&script), "creating the version tables")
+            .await
+        {
+            if db.dialect() == Dialect::Sqlite {
+                rollback(db).await;
+            }
+            return Err(e.into());
         }
         Ok(DbState {
             table_exists: true,
@@ -613,11 +629,12 @@ impl<'p> Migrator<'p> {
     async fn verify_checksums(&self, db: &mut Db, state: &DbState) -> Result<(), Error> {
         let changed = state.rows.iter().find_map(|row| {
             let rev = self.graph.get(&row.version)?;
-            (row.state == VersionState::Applied && rev.checksum != row.checksum).then_some(rev)
+            (row.state == VersionState::Applied && rev.checksum() != row.checksum).then_some(rev)
         });
         let Some(rev) = changed else {
             return Ok(());
         };
+        db.ensure_source_column(&self.tables).await?;
         let recorded = db.read_source(&self.tables, &rev.id).await?;
         let current = read_source(rev)?;
         let diff = match recorded {
@@ -717,8 +734,7 @@ impl<'p> Migrator<'p> {
             }
             let ran = self
                 .run_journaled(db, step, &rendered, direction, &source, report)
-                .await
-                .map(|()| true);
+                .await;
             if fk_off {
                 if let Err(e) = db
                     .execute_script(FOREIGN_KEYS_ON, "turning foreign keys back on")
@@ -840,8 +856,10 @@ impl<'p> Migrator<'p> {
         }
     }
 
-    /// SQLite: `BEGIN IMMEDIATE`, re-read the row, the statements, the
-    /// foreign key check after a rebuild, the bookkeeping, `COMMIT`.
+    /// SQLite: `BEGIN IMMEDIATE` with the re-read of the row, then the
+    /// statements, the bookkeeping and `COMMIT` in one call. After a table
+    /// rebuild the foreign key check needs its own call between the
+    /// statements and the bookkeeping.
     #[allow(clippy::too_many_arguments)]
     async fn sqlite_transaction(
         &self,
@@ -858,54 +876,62 @@ impl<'p> Migrator<'p> {
             source: Box::new(source),
             report: report.clone(),
         };
+        // Every call is a hand-off to the driver's thread, which costs more
+        // than the work on a busy machine (issue #3); `execution_ms` is
+        // therefore measured by SQLite, from the start taken here.
+        let start_ms = Utc::now().timestamp_millis();
+        let state = match db.begin_immediate_reading(&self.tables, &rev.id).await {
+            Ok(state) => state,
+            Err(e) => {
+                rollback(db).await;
+                return Err(interrupted(e));
+            }
+        };
+        let done = match direction {
+            Direction::Upgrade => state.is_some(),
+            Direction::Downgrade => state.is_none(),
+        };
+        if done {
+            rollback(db).await;
+            return Ok(false);
+        }
+        let book = self.book(at, Elapsed::SinceEpochMs(start_ms), recorded_source);
+        let rows = version_statements(rev, change_of(direction), &book);
+        let fk_check = statements
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case("PRAGMA foreign_key_check"));
+        let mut script = statements.to_vec();
+        if !fk_check {
+            script.extend(rows.iter().cloned());
+            script.push("COMMIT".to_string());
+        }
+        if let Err(err) = db
+            .execute_script(&join(&script), "running a revision")
+            .await
         {
+            rollback(db).await;
+            return Err(self
+                .fail(db, rev, direction, statements, err, started, report)
+                .await);
+        }
+        if fk_check {
+            if let Some(failure) = self
+                .check_foreign_keys(db, rev, direction, statements, started, report)
+                .await
             {
-                db.execute_script("BEGIN IMMEDIATE", "starting a transaction")
-                    .await
-                    .map_err(interrupted)?;
-                let state = match db.read_state(&self.tables, &rev.id).await {
-                    Ok(state) => state,
-                    Err(e) => {
-                        rollback(db).await;
-                        return Err(interrupted(e));
-                    }
-                };
-                let done = match direction {
-                    Direction::Upgrade => state.is_some(),
-                    Direction::Downgrade => state.is_none(),
-                };
-                if done {
-                    rollback(db).await;
-                    return Ok(false);
-                }
-                if let Err(err) = db
-                    .execute_script(&join(statements), "running a revision")
-                    .await
-                {
-                    rollback(db).await;
-                    return Err(self
-                        .fail(db, rev, direction, statements, err, started, report)
-                        .await);
-                }
-                if let Some(failure) = self
-                    .check_foreign_keys(db, rev, direction, statements, started, report)
-                    .await
-                {
-                    return Err(failure);
-                }
-                let book = self.book(at, Elapsed::Ms(ms(started)), recorded_source);
-                let mut rows = version_statements(rev, change_of(direction), &book);
-                rows.push("COMMIT".to_string());
-                if let Err(err) = db
-                    .execute_script(&join(&rows), "recording a revision")
-                    .await
-                {
-                    rollback(db).await;
-                    return Err(interrupted(err));
-                }
-                Ok(true)
+                return Err(failure);
+            }
+            let mut tail = rows;
+            tail.push("COMMIT".to_string());
+            if let Err(err) = db
+                .execute_script(&join(&tail), "recording a revision")
+                .await
+            {
+                rollback(db).await;
+                return Err(interrupted(err));
             }
         }
+        Ok(true)
     }
 
     /// Builds the failure of a rolled-back revision: finds the failing
@@ -1014,7 +1040,7 @@ impl<'p> Migrator<'p> {
     }
 
     /// The statement journal (MySQL/MariaDB, `transactional = false`,
-    /// resumes).
+    /// resumes). `false`: skipped (SQLite found it done by another process).
     async fn run_journaled(
         &self,
         db: &mut Db,
@@ -1023,7 +1049,7 @@ impl<'p> Migrator<'p> {
         direction: Direction,
         source: &str,
         report: &RunReport,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let rev = step.rev;
         let started = Instant::now();
         let statements = &rendered.statements;
@@ -1031,7 +1057,44 @@ impl<'p> Migrator<'p> {
             source: Box::new(source),
             report: report.clone(),
         };
-        let first = step.resume.unwrap_or(0);
+        // SQLite has no session lock: hold the database's file lock for the
+        // whole revision and re-read its row under it, so that a second
+        // process waits, then skips what the first one finished or resumes
+        // where it stopped (never runs it twice at once).
+        let mut resume = step.resume;
+        let _file_lock = if db.dialect() == Dialect::Sqlite {
+            let lock = db.lock_sqlite_file().await.map_err(interrupted)?;
+            let rows = db.read_versions(&self.tables).await.map_err(interrupted)?;
+            let row = rows
+                .unwrap_or_default()
+                .into_iter()
+                .find(|r| r.version == rev.id);
+            match (direction, row) {
+                (Direction::Upgrade, Some(r)) if r.state == VersionState::Applied => {
+                    return Ok(false)
+                }
+                (Direction::Downgrade, None) => return Ok(false),
+                (_, Some(r)) if r.state != VersionState::Applied => {
+                    let now = progress_of(&r);
+                    if now.direction != direction {
+                        return Err(Error::Unfinished {
+                            revision: r.version.clone(),
+                            state: r.state,
+                            direction: now.direction,
+                            statement: now.statement + 1,
+                            error: r.error.clone(),
+                        });
+                    }
+                    resume = Some(now.statement);
+                }
+                (Direction::Upgrade, None) => resume = None,
+                (_, Some(_)) => {} // applied, as a downgrade planned
+            }
+            lock
+        } else {
+            None
+        };
+        let first = resume.unwrap_or(0);
         let progress = |statement| {
             Progress {
                 direction,
@@ -1051,12 +1114,12 @@ impl<'p> Migrator<'p> {
         };
         let start_json = progress(first);
         let mut setup = Vec::new();
-        match (direction, step.resume) {
+        match (direction, resume) {
             (Direction::Upgrade, None) => setup.push(self.tables.insert_version(&VersionRow {
                 version: &rev.id,
                 lane: &rev.lane,
                 state: VersionState::Running,
-                checksum: &rev.checksum,
+                checksum: rev.checksum(),
                 message: &rev.message,
                 applied_at: At::Value(Utc::now()),
                 execution_ms: Elapsed::Unknown,
@@ -1069,7 +1132,7 @@ impl<'p> Migrator<'p> {
                 setup.push(self.tables.update_version(
                     &rev.id,
                     &RowChange::Content {
-                        checksum: &rev.checksum,
+                        checksum: rev.checksum(),
                         source: Some(source),
                     },
                 ));
@@ -1120,7 +1183,7 @@ impl<'p> Migrator<'p> {
             Direction::Upgrade => self.tables.update_version(
                 &rev.id,
                 &RowChange::Finished {
-                    checksum: &rev.checksum,
+                    checksum: rev.checksum(),
                     source: Some(source),
                     at: now,
                     execution_ms: elapsed,
@@ -1142,7 +1205,7 @@ impl<'p> Migrator<'p> {
         db.execute_script(&join(&[finish, log]), "recording a revision")
             .await
             .map_err(interrupted)?;
-        Ok(())
+        Ok(true)
     }
 
     /// `--atomic`: one transaction around everything (PostgreSQL, SQLite).
@@ -1244,8 +1307,19 @@ impl<'p> Migrator<'p> {
                 line: &line,
                 resume_at: None,
             });
+            // The statements and the rows in one call (the database
+            // measures `execution_ms` from the start taken here).
+            let recorded_source = (direction == Direction::Upgrade).then_some(source.as_str());
+            let book = self.book(
+                At::Value(Utc::now()),
+                Elapsed::SinceEpochMs(Utc::now().timestamp_millis()),
+                recorded_source,
+            );
+            let rows = version_statements(rev, change_of(direction), &book);
+            let mut script = statements.clone();
+            script.extend(rows.iter().cloned());
             if let Err(err) = db
-                .execute_script(&join(&statements), "running a revision")
+                .execute_script(&join(&script), "running a revision")
                 .await
             {
                 observer.event(&Event::StepFailed { revision: &rev.id });
@@ -1285,15 +1359,6 @@ impl<'p> Migrator<'p> {
                 let _ = db.execute_script("BEGIN", "restarting").await;
                 return Err(failure);
             }
-            let recorded_source = (direction == Direction::Upgrade).then_some(source.as_str());
-            let book = self.book(
-                At::Value(Utc::now()),
-                Elapsed::Ms(ms(started)),
-                recorded_source,
-            );
-            let rows = version_statements(rev, change_of(direction), &book);
-            db.execute_script(&join(&rows), "recording a revision")
-                .await?;
             done.extend(statements);
             done.extend(rows);
             let duration = started.elapsed();
@@ -1439,18 +1504,19 @@ impl<'p> Migrator<'p> {
             })?;
         let report = AmendReport {
             revision: rev.id.clone(),
-            changed: row.checksum != rev.checksum,
+            changed: row.checksum != rev.checksum(),
             old_checksum: row.checksum.clone(),
-            new_checksum: rev.checksum.clone(),
+            new_checksum: rev.checksum().to_string(),
         };
         if !report.changed {
             return Ok(report);
         }
+        db.ensure_source_column(&self.tables).await?;
         let statements = [
             self.tables.update_version(
                 &rev.id,
                 &RowChange::Content {
-                    checksum: &rev.checksum,
+                    checksum: rev.checksum(),
                     source: Some(source),
                 },
             ),
@@ -1485,7 +1551,7 @@ impl<'p> Migrator<'p> {
             Resolution::Applied => self.tables.update_version(
                 &rev.id,
                 &RowChange::Finished {
-                    checksum: &rev.checksum,
+                    checksum: rev.checksum(),
                     source: Some(source),
                     at: At::Value(Utc::now()),
                     execution_ms: Elapsed::Unknown,
@@ -1494,6 +1560,7 @@ impl<'p> Migrator<'p> {
             ),
             Resolution::Reverted => self.tables.delete_version(&rev.id),
         };
+        db.ensure_source_column(&self.tables).await?;
         let statements = [settle, self.log_ok(rev, LogAction::Resolve)];
         self.in_transaction(db, &statements, "resolving").await
     }
@@ -1679,18 +1746,12 @@ async fn locate_failure(
     found
 }
 
-/// The normalised text of a revision file (what `source` records).
+/// The normalised text of a revision file (what `source` records), from the
+/// content loaded with the project: the file is not read a second time, and
+/// the recorded source matches the checksum recorded beside it.
+#[allow(clippy::unnecessary_wraps)] // kept fallible: callers treat it as I/O
 fn read_source(rev: &Revision) -> Result<String, Error> {
-    read_normalised(&rev.path)
-}
-
-fn read_normalised(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path)
-        .map(|text| checksum::normalise(&text))
-        .map_err(|source| Error::ReadFile {
-            path: path.to_path_buf(),
-            source,
-        })
+    Ok(rev.text.normalised())
 }
 
 /// `Running upgrade a -> b, message` (Alembic's log line).

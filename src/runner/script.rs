@@ -94,7 +94,7 @@ pub fn version_statements(
         version: &rev.id,
         lane: &rev.lane,
         state: VersionState::Applied,
-        checksum: &rev.checksum,
+        checksum: rev.checksum(),
         message: &rev.message,
         applied_at: book.at,
         execution_ms: book.duration_ms,

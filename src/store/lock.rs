@@ -8,8 +8,11 @@
 //! lakekeeper/lakekeeper#1790). [`RunLock::release`] unlocks explicitly and
 //! closes the connection; if the process dies or the value is dropped
 //! without `release`, the server ends the session and frees the lock with
-//! it. SQLite needs no lock here: each revision runs in `BEGIN IMMEDIATE`
-//! and re-reads the version table first.
+//! it. SQLite needs no run lock: each revision runs in `BEGIN IMMEDIATE`
+//! and re-reads the version table first. A `transactional = false` SQLite
+//! revision runs outside a transaction, so it takes a [`FileLock`] (an
+//! exclusive `flock` on `<database file>-retort-lock`) for its duration;
+//! the kernel releases it when the process exits, however it exits.
 
 use std::str::FromStr;
 
@@ -155,6 +158,46 @@ impl RunLock {
                 }
                 drop(conn.close().await);
             }
+        }
+    }
+}
+
+/// An exclusive `flock` on a file beside a SQLite database, held while a
+/// `transactional = false` revision runs (see the module notes). Released
+/// when dropped, or by the kernel when the process ends.
+///
+/// Why a separate file: SQLite locks the database with POSIX `fcntl` locks,
+/// which a process loses when it closes *any* descriptor of that file, so
+/// retort must not open the database file itself.
+#[derive(Debug)]
+pub struct FileLock {
+    #[cfg(unix)]
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    /// Waits for and takes the lock of `database` (`None` on platforms
+    /// without `flock`).
+    ///
+    /// # Errors
+    /// The lock file cannot be created or locked.
+    pub fn acquire(database: &std::path::Path) -> std::io::Result<Option<FileLock>> {
+        #[cfg(unix)]
+        {
+            let mut name = database.as_os_str().to_owned();
+            name.push("-retort-lock");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(std::path::PathBuf::from(name))?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+            Ok(Some(FileLock { _file: file }))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = database;
+            Ok(None)
         }
     }
 }

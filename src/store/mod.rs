@@ -18,7 +18,7 @@ use crate::dialect::{Dialect, Direction};
 pub mod introspect;
 mod lock;
 
-pub use lock::RunLock;
+pub use lock::{FileLock, RunLock};
 
 /// Errors talking to the database. Messages carry the redacted URL or the
 /// statement being run, never a password.
@@ -337,6 +337,44 @@ impl Db {
         })
     }
 
+    /// Adds the `source` column to a version table written by a retort that
+    /// did not have it (older tables lack it); does nothing when present.
+    ///
+    /// # Errors
+    /// [`Error::Query`].
+    pub async fn ensure_source_column(&mut self, tables: &VersionTables) -> Result<(), Error> {
+        let sql = tables.source_column_exists();
+        let name = tables.name().to_string();
+        macro_rules! count {
+            ($c:expr) => {
+                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_one(&mut *$c)
+                    .await
+            };
+        }
+        let count = match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => count!(c),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => count!(c),
+            #[cfg(feature = "mysql")]
+            Db::Mysql(c) => count!(c),
+        }
+        .map_err(|source| Error::Query {
+            what: format!("looking for the column source of {}", tables.name()),
+            source,
+        })?;
+        if count == 0 {
+            self.execute_script(
+                &tables.add_source_column(),
+                &format!("adding the column source to {}", tables.name()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Every row of the version table, oldest first; `None` when the table
     /// does not exist (nothing is created).
     ///
@@ -446,6 +484,69 @@ impl Db {
             what: format!("reading the state of {version}"),
             source,
         })
+    }
+
+    /// SQLite: waits for and takes the [`FileLock`] of the database file
+    /// (`None` for an in-memory database and on other dialects).
+    ///
+    /// # Errors
+    /// [`Error::Query`] reading the file name; the lock file cannot be
+    /// created or locked.
+    pub async fn lock_sqlite_file(&mut self) -> Result<Option<FileLock>, Error> {
+        #[cfg(feature = "sqlite")]
+        if let Db::Sqlite(c) = self {
+            let file: Option<String> =
+                sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(|source| Error::Query {
+                        what: "reading the database file name".to_string(),
+                        source,
+                    })?;
+            let Some(file) = file.filter(|f| !f.is_empty()) else {
+                return Ok(None);
+            };
+            return FileLock::acquire(std::path::Path::new(&file)).map_err(|e| Error::Query {
+                what: format!("locking {file}-retort-lock"),
+                source: sqlx::Error::Io(e),
+            });
+        }
+        Ok(None)
+    }
+
+    /// SQLite: `BEGIN IMMEDIATE` (the write lock) and the re-read of
+    /// `version`'s state, in one call to the driver instead of two (per
+    /// revision, issue #3). Other dialects: `BEGIN`, then the read.
+    ///
+    /// # Errors
+    /// [`Error::Query`]; the transaction may be open on error (roll back).
+    pub async fn begin_immediate_reading(
+        &mut self,
+        tables: &VersionTables,
+        version: &str,
+    ) -> Result<Option<String>, Error> {
+        #[cfg(feature = "sqlite")]
+        if let Db::Sqlite(c) = self {
+            let sql = format!("BEGIN IMMEDIATE;\n{}", tables.select_state_of(version));
+            let rows = sqlx::raw_sql(AssertSqlSafe(sql))
+                .fetch_all(&mut *c)
+                .await
+                .map_err(|source| Error::Query {
+                    what: format!("starting a transaction and reading the state of {version}"),
+                    source,
+                })?;
+            return rows
+                .first()
+                .map(|row| row.try_get::<String, _>(0))
+                .transpose()
+                .map_err(|source| Error::Query {
+                    what: format!("reading the state of {version}"),
+                    source,
+                });
+        }
+        self.execute_script("BEGIN", "starting a transaction")
+            .await?;
+        self.read_state(tables, version).await
     }
 
     /// Closes the connection cleanly (errors while closing are ignored: the

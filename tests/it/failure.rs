@@ -141,6 +141,19 @@ fn assert_failed_log_row(live: &Live) {
     );
 }
 
+/// MariaDB: retort's `GET_LOCK` name (`retort:` + SHA-1 of `<database>.<version
+/// table>`, see `store/lock.rs`) is free after a failed run.
+fn assert_no_get_lock(live: &Live) {
+    let holder = live.query(
+        "SELECT IFNULL(IS_USED_LOCK(CONCAT('retort:', SHA1(CONCAT(DATABASE(), '.', '_versions')))), 'free')",
+    );
+    assert_eq!(
+        holder.trim(),
+        "free",
+        "GET_LOCK left held by connection {holder}"
+    );
+}
+
 /// PostgreSQL: no advisory lock is held or awaited in the test's database.
 #[track_caller]
 fn assert_no_advisory_lock(live: &Live) {
@@ -265,6 +278,7 @@ fn mysql_failed() -> Option<(Live, String)> {
     let b_file = write_project(&live, &[MYSQL_FIRST, MYSQL_BAD, MYSQL_THIRD]);
     let run = live.retort(&["upgrade", "head"]);
     assert_reports_failure(&live, &run, &b_file, MYSQL_BAD);
+    assert_no_get_lock(&live);
     assert_eq!(ta_ids(&live), ["1"], "the first statement committed");
     let b = b_row(&live);
     assert_eq!(b.state, "failed");

@@ -428,3 +428,34 @@ fn connection_errors_are_clear_and_redacted() {
         .code(1)
         .never_shows("s3cret");
 }
+
+/// A version table of an older retort, without the `source` column: the
+/// next `upgrade` adds the column and records sources from then on.
+#[test]
+fn upgrade_adds_a_missing_source_column() {
+    use crate::support::live::{Backend, Live};
+    let Some(live) = Live::new(Backend::Sqlite) else {
+        return;
+    };
+    live.project
+        .rev("aaaa00000001")
+        .message("first")
+        .up("CREATE TABLE first_t (id INTEGER)")
+        .write();
+    live.run_script(
+        "CREATE TABLE \"_versions\" ( \"version\" text NOT NULL PRIMARY KEY, \"lane\" text NOT NULL, \
+         \"state\" text NOT NULL, \"checksum\" text NOT NULL, \"message\" text NOT NULL, \
+         \"applied_at\" text NOT NULL, \"execution_ms\" integer NULL, \"progress\" text NULL, \
+         \"error\" text NULL, \"applied_by\" text NOT NULL ); \
+         CREATE TABLE \"_versions_log\" ( \"id\" integer NOT NULL PRIMARY KEY AUTOINCREMENT, \
+         \"at\" text NOT NULL, \"action\" text NOT NULL, \"version\" text NOT NULL, \
+         \"lane\" text NOT NULL, \"duration_ms\" integer NULL, \"outcome\" text NOT NULL, \
+         \"error\" text NULL, \"applied_by\" text NOT NULL, \"tool_version\" text NOT NULL );",
+    );
+    live.retort(&["upgrade", "head"]).success();
+    live.assert_applied(&["aaaa00000001"]);
+    assert_eq!(
+        live.count("SELECT count(*) FROM _versions WHERE source LIKE '%CREATE TABLE first_t%'"),
+        1
+    );
+}

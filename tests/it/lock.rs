@@ -270,3 +270,49 @@ fn noop_next_to_a_busy_run(backend: Backend) {
     busy.finish().success();
     live.assert_applied(&["aaaa00000001", "bbbb00000002"]);
 }
+
+/// SQLite, `transactional = false` (issue #3, loose end): such a revision
+/// runs outside a transaction, so `BEGIN IMMEDIATE` cannot keep a second
+/// process out. Several processes race over a slow, non-idempotent one;
+/// it must run once (the others wait for its file lock, then skip it) and
+/// every process exits 0.
+#[test]
+fn sqlite_non_transactional_revision_runs_once() {
+    let Some(live) = Live::new(Backend::Sqlite) else {
+        return;
+    };
+    live.project
+        .rev("aaaa00000001")
+        .message("counter")
+        .up("CREATE TABLE counter (rev VARCHAR(32) NOT NULL)")
+        .write();
+    let dir = live.project.lane_dir("schema").to_string();
+    live.project.file(
+        &format!("{dir}/bbbb00000002_no_tx.toml"),
+        "revision = \"bbbb00000002\"\ndown_revision = \"aaaa00000001\"\n\
+         message = \"no tx\"\ntransactional = false\n\n[[upgrade]]\nop = \"sql\"\n\
+         sql = \"INSERT INTO counter (rev) VALUES ('b'); CREATE TABLE slow AS WITH RECURSIVE \
+         n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) SELECT count(*) \
+         AS c FROM n\"\n\n[[downgrade]]\nop = \"sql\"\nsql = \"DROP TABLE slow\"\n",
+    );
+    live.project
+        .rev("cccc00000003")
+        .parent("bbbb00000002")
+        .message("after")
+        .up("INSERT INTO counter (rev) VALUES ('c')")
+        .write();
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| live.spawn(&["upgrade", "head"]))
+        .collect();
+    for child in children {
+        child
+            .wait_within(Duration::from_secs(120))
+            .expect("an upgrade hung")
+            .success();
+    }
+    assert_eq!(
+        live.rows("SELECT rev, count(*) FROM counter GROUP BY rev ORDER BY rev"),
+        [["b", "1"], ["c", "1"]]
+    );
+    live.assert_applied(&["aaaa00000001", "bbbb00000002", "cccc00000003"]);
+}
