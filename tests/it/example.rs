@@ -244,3 +244,43 @@ fn example_round_trip_postgres() {
 fn example_round_trip_mysql() {
     example_round_trip(Backend::Mysql);
 }
+
+#[test]
+fn example_data_revision_from_its_template() {
+    // `revision --lane data` writes from the data template: commented
+    // examples of the data steps, on the data head, depending on the
+    // schema revision given.
+    let project = Project::example();
+    let run = project.retort(&[
+        "revision",
+        "--lane",
+        "data",
+        "-m",
+        "normalize emails",
+        "--depends-on",
+        "808c68619668",
+    ]);
+    run.success();
+    let files = project.files_in("migrations/data");
+    let file = files
+        .iter()
+        .find(|f| f.ends_with("_normalize_emails.toml"))
+        .unwrap_or_else(|| panic!("{files:?}"));
+    let text = project.read(&format!("migrations/data/{file}"));
+    assert!(
+        text.contains("down_revision = \"4e88ef92ea31\"\n")
+            && text.contains("depends_on = [\"808c68619668\"]\n")
+            && text.contains("# op = \"copy_rows\"")
+            && text.contains("# [[verify]]"),
+        "{text}"
+    );
+    // The new file loads with the rest: it is the data head now.
+    let heads = project.retort(&["heads"]);
+    heads.success();
+    assert!(
+        heads.stdout.contains("808c68619668 (effective head)\n"),
+        "{}",
+        heads.stdout
+    );
+    assert_eq!(heads.stdout.lines().count(), 2, "{}", heads.stdout);
+}
