@@ -109,7 +109,7 @@ fn ctrl_c_stops_at_a_batch_and_resumes(live: Live) {
         current
             .stdout
             .contains("Data revision b1 in progress: step 1/1")
-            && current.stdout.contains(&format!("bump: ")),
+            && current.stdout.contains("bump: "),
         "{}",
         current.stdout
     );
