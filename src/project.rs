@@ -805,6 +805,7 @@ mod tests {
                 "proj/migrations/data/.gitkeep",
                 "proj/templates",
                 "proj/templates/revision.toml.j2",
+                "proj/templates/revision.data.toml.j2",
                 "proj/templates/revision.sql.j2",
             ]
         );

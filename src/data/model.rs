@@ -798,3 +798,102 @@ fn toml_literal(dialect: Dialect, v: &toml::Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::revision::parse_str;
+    use crate::revision::scaffold::{RevisionSpec, Templates};
+    use crate::revision::FileFormat;
+    use chrono::TimeZone;
+    use std::path::Path;
+
+    fn data_spec(depends_on: &[&str]) -> RevisionSpec {
+        RevisionSpec {
+            id: "ae1027a6acf0".to_string(),
+            down_revisions: vec!["1975ea83b712".to_string()],
+            branch_labels: vec![],
+            depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
+            message: "normalize emails".to_string(),
+            created: chrono::Utc
+                .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+                .unwrap(),
+            lane: "data".to_string(),
+        }
+    }
+
+    #[test]
+    fn data_template_parses_as_written() {
+        let text = Templates::default()
+            .render_revision(&data_spec(&["3f4e9a0b1c2d"]), FileFormat::Toml)
+            .unwrap();
+        let rev = parse_str(&text, Path::new("m/ae1027a6acf0_x.toml"), "data")
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(rev.depends_on, ["3f4e9a0b1c2d"]);
+        assert!(rev.upgrade.is_empty() && rev.verify.is_empty(), "{text}");
+        assert!(text.contains("# op = \"copy_rows\""), "{text}");
+        // The schema lane keeps its own template.
+        let mut schema = data_spec(&[]);
+        schema.lane = "schema".to_string();
+        let text = Templates::default()
+            .render_revision(&schema, FileFormat::Toml)
+            .unwrap();
+        assert!(!text.contains("copy_rows"), "{text}");
+    }
+
+    #[test]
+    fn data_template_examples_are_valid_steps_when_uncommented() {
+        let text = Templates::default()
+            .render_revision(&data_spec(&[]), FileFormat::Toml)
+            .unwrap();
+        assert!(
+            text.contains(r#"set = { first_name = "{{ full_name.split(' ')[0] }}" }"#),
+            "the transform example renders its braces: {text}"
+        );
+        let examples = &text[text.find("# [[upgrade]]").unwrap()..];
+        let is_key = |k: &str| k.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        let uncommented: String = examples
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with("[[") || l.split_once(" = ").is_some_and(|(k, _)| is_key(k)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let full = format!("revision = \"a\"\n{uncommented}");
+        let rev = parse_str(&full, Path::new("m/a.toml"), "data")
+            .unwrap_or_else(|e| panic!("{e}\n{full}"));
+        let ops: Vec<String> = rev
+            .upgrade
+            .iter()
+            .map(|s| match &s.kind {
+                StepKind::Sql(_) => "sql".to_string(),
+                StepKind::Operation { op, .. } => op.clone(),
+            })
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "update",
+                "copy_rows",
+                "transform",
+                "load",
+                "copy_field",
+                "populate_field",
+                "split_field",
+                "merge_fields",
+                "convert_type",
+                "rename_values",
+                "dedup",
+                "sql"
+            ]
+        );
+        assert_eq!(rev.verify.len(), 1, "{full}");
+        assert_eq!(rev.downgrade.as_ref().map(Vec::len), Some(1));
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            let up = steps_of(&rev, Direction::Upgrade, dialect)
+                .unwrap_or_else(|e| panic!("{dialect:?}: {e}\n{full}"));
+            assert_eq!(up.len(), ops.len());
+            steps_of(&rev, Direction::Downgrade, dialect)
+                .unwrap_or_else(|e| panic!("{dialect:?}: {e}\n{full}"));
+        }
+    }
+}

@@ -131,7 +131,13 @@ pub fn render(
                             "-- {}: {} rows from {}\n{stmt}",
                             located.label,
                             rows.len(),
-                            load.file.display()
+                            // As written in the revision (relative to its
+                            // file), not this machine's absolute path.
+                            rev.path
+                                .parent()
+                                .and_then(|dir| load.file.strip_prefix(dir).ok())
+                                .unwrap_or(&load.file)
+                                .display()
                         );
                     }
                     out.push(stmt);
@@ -167,17 +173,20 @@ fn conflict_clause(
             " ON CONFLICT DO NOTHING".to_string()
         }
         (Dialect::Sqlite | Dialect::Postgres, OnConflict::Update) => {
-            let target = if keys.is_empty() {
-                "(<primary key>)".to_string()
-            } else {
-                format!("({})", keys.join(", "))
+            // Offline the primary key is unknown: SQLite (3.35+) takes a
+            // DO UPDATE without a conflict target; PostgreSQL needs one,
+            // which `key` gives.
+            let target = match (keys.is_empty(), dialect) {
+                (true, Dialect::Sqlite) => String::new(),
+                (true, _) => "(<primary key: give `key` in the revision>) ".to_string(),
+                (false, _) => format!("({}) ", keys.join(", ")),
             };
             let set: Vec<String> = cols
                 .iter()
                 .filter(|c| !keys.contains(c))
                 .map(|c| format!("{c} = excluded.{c}"))
                 .collect();
-            format!(" ON CONFLICT {target} DO UPDATE SET {}", set.join(", "))
+            format!(" ON CONFLICT {target}DO UPDATE SET {}", set.join(", "))
         }
         (Dialect::Mysql, OnConflict::Update) => {
             let set: Vec<String> = cols.iter().map(|c| format!("{c} = VALUES({c})")).collect();

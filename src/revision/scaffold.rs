@@ -23,6 +23,9 @@ use super::FileFormat;
 
 /// File name of the template of new TOML revision files.
 pub const REVISION_TOML: &str = "revision.toml.j2";
+/// File name of the template of new TOML revisions in the data lane
+/// (`revision.<lane>.toml.j2` is looked up for every lane first).
+pub const REVISION_DATA_TOML: &str = "revision.data.toml.j2";
 /// File name of the template of new SQL revision files.
 pub const REVISION_SQL: &str = "revision.sql.j2";
 /// File name of the template of the `alembic.toml` written by `retort init`.
@@ -33,6 +36,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     (
         REVISION_TOML,
         include_str!("../../templates/revision.toml.j2"),
+    ),
+    (
+        REVISION_DATA_TOML,
+        include_str!("../../templates/revision.data.toml.j2"),
     ),
     (
         REVISION_SQL,
@@ -46,7 +53,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 
 /// The templates a project may override (the revision files); `init` copies
 /// these into a new project's `templates/`.
-pub const PROJECT_TEMPLATES: &[&str] = &[REVISION_TOML, REVISION_SQL];
+pub const PROJECT_TEMPLATES: &[&str] = &[REVISION_TOML, REVISION_DATA_TOML, REVISION_SQL];
 
 /// The default `[revision] file_template`, as in Alembic (`%(rev)s_%(slug)s`).
 pub const DEFAULT_FILE_TEMPLATE: &str = "{{ rev }}_{{ slug }}";
@@ -160,6 +167,13 @@ impl Templates {
         Ok((text.to_string(), format!("embedded {name}")))
     }
 
+    /// Whether the override directory has a template of that name.
+    fn overridden(&self, name: &str) -> bool {
+        self.overrides
+            .as_ref()
+            .is_some_and(|dir| dir.join(name).is_file())
+    }
+
     /// Renders a new revision file in `format`.
     ///
     /// # Errors
@@ -169,7 +183,14 @@ impl Templates {
         spec: &RevisionSpec,
         format: FileFormat,
     ) -> Result<String, Error> {
+        // A lane may have a TOML template of its own (`revision.data.toml.j2`
+        // is embedded). Overrides come first: the lane's, then the general
+        // one a project customised, then the embedded lane template.
+        let lane_name = format!("revision.{}.toml.j2", spec.lane);
         let name = match format {
+            FileFormat::Toml if self.overridden(&lane_name) => lane_name.as_str(),
+            FileFormat::Toml if self.overridden(REVISION_TOML) => REVISION_TOML,
+            FileFormat::Toml if embedded(&lane_name).is_some() => lane_name.as_str(),
             FileFormat::Toml => REVISION_TOML,
             FileFormat::Sql => REVISION_SQL,
         };

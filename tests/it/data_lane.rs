@@ -8,7 +8,7 @@ use crate::support::live::{per_backend, Backend, Live};
 
 const ROWS: usize = 3000;
 
-fn schema(live: &Live) {
+pub(super) fn schema(live: &Live) {
     live.project.file(
         "migrations/schema/a1_items.toml",
         r#"revision = "a1"
@@ -23,7 +23,7 @@ sql = "DROP TABLE items"
     );
 }
 
-fn fill(live: &Live, rows: usize) {
+pub(super) fn fill(live: &Live, rows: usize) {
     let values: Vec<String> = (1..=rows)
         .map(|i| {
             format!(
@@ -43,7 +43,7 @@ fn fill(live: &Live, rows: usize) {
     ));
 }
 
-fn data_rev(live: &Live, body: &str) {
+pub(super) fn data_rev(live: &Live, body: &str) {
     // `downgrade = []` must come before the first [[table]].
     let (top, rest): (Vec<&str>, Vec<&str>) =
         body.lines().partition(|l| l.trim() == "downgrade = []");

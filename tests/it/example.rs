@@ -5,39 +5,49 @@
 //! The graph (load order: schema files by name, then data files):
 //!
 //! ```text
-//! schema: 78d50cc90696 ← 14e7065808c9 ← 07e6f189e7f2 ← 99df982c751f ← b517563c4428
-//!                                                          ↑ depends_on      │ depends_on
-//! data:                                 2dfd05a87553 ──────┘  ←──────────────┘
-//!                                          ← afe84c9b8383
+//! schema: 78d5 ← 14e7 ← 07e6 ← 99df ← b517 ← 3e8a ← 6d52 ← 808c
+//!                               ↑ dep   │ dep   ↑ dep        ↑ dep
+//! data:                  2dfd ──┘  ←────┘       │            │
+//!                         ← afe8 ← f0e0 ────────┘            │
+//!                                    ← 4e88 ─────────────────┘
 //! ```
 //!
-//! Upgrade order for `head` = the head of every lane, [b517…, afe8…] in
-//! load order; the §5 sort top-down: emit b517 (E); its normalised parents
-//! [99df (S4), 2dfd (D1)] open beside afe8 (D2): [S4, D2, D1]; S4 is an
-//! ancestor of D2 → switch, emit D2 (its parent D1 is already open, so D2
-//! is dropped); S4 is an ancestor of D1 → switch, emit D1 (its parent S4 is
-//! open); then S4, 07e6, 14e7, 78d5. Reversed: 78d5 14e7 07e6 99df 2dfd afe8
-//! b517.
+//! 2dfd backfills `orders.status` (b517 makes it NOT NULL after it), f0e0
+//! loads the `country` fixture into the table 3e8a creates, 4e88 copies the
+//! joined-table person/employee rows (6d52) into `employee_flat` (808c).
+//! The data head depends on the schema head, so 808c is an effective head
+//! and `data@head` is the whole project. Upgrade order: the §5 sort
+//! top-down from the heads [808c, 4e88] in load order, reversed.
 
+use crate::support::live::{Backend, Live};
 use crate::support::{assert_snapshot, Project};
 
-const UPGRADE_ORDER: [&str; 7] = [
+const UPGRADE_ORDER: [&str; 12] = [
     "-- Running upgrade  -> 78d50cc90696",
     "-- Running upgrade 78d50cc90696 -> 14e7065808c9",
     "-- Running upgrade 14e7065808c9 -> 07e6f189e7f2",
     "-- Running upgrade 07e6f189e7f2 -> 99df982c751f",
     // A data-lane base: its depends_on is not shown (semantics §8).
     "-- Running upgrade  -> 2dfd05a87553",
-    "-- Running upgrade 2dfd05a87553 -> afe84c9b8383",
     "-- Running upgrade 99df982c751f -> b517563c4428",
+    "-- Running upgrade b517563c4428 -> 3e8a21fe0181",
+    "-- Running upgrade 3e8a21fe0181 -> 6d52bdbccc06",
+    "-- Running upgrade 6d52bdbccc06 -> 808c68619668",
+    "-- Running upgrade 2dfd05a87553 -> afe84c9b8383",
+    "-- Running upgrade afe84c9b8383 -> f0e0d422a4a9",
+    "-- Running upgrade f0e0d422a4a9 -> 4e88ef92ea31",
 ];
 
 #[test]
 fn example_heads() {
-    // One head per lane, schema lane first; both are real heads.
+    // One head per lane, schema lane first; the data head depends on the
+    // schema head, which makes that one an effective head.
     let run = Project::example().retort(&["heads"]);
     run.success();
-    assert_eq!(run.stdout, "b517563c4428 (head)\nafe84c9b8383 (head)\n");
+    assert_eq!(
+        run.stdout,
+        "808c68619668 (effective head)\n4e88ef92ea31 (head)\n"
+    );
 }
 
 #[test]
@@ -73,10 +83,25 @@ fn example_upgrade_sql_sqlite() {
         "{out}"
     );
     assert!(
+        out.contains("-- countries: 7 rows from fixtures/countries.csv\nINSERT INTO \"country\" (\"code\", \"name\") VALUES ('DE', 'Germany'), ")
+            && out.contains(" ON CONFLICT (\"code\") DO UPDATE SET \"name\" = excluded.\"name\";"),
+        "the fixture load: {out}"
+    );
+    assert!(
+        out.contains(
+            "-- flatten_employees: online this runs in batches of 1000 rows by \"p\".\"id\""
+        ) && out.contains(
+            "INSERT INTO \"employee_flat\" (\"id\", \"name\", \"email\", \"title\", \"salary_cents\") \
+             SELECT p.id, p.name, p.email, e.title, e.salary_cents \
+             FROM person p JOIN employee e ON e.person_id = p.id;"
+        ),
+        "the restructuring copy: {out}"
+    );
+    assert!(
         !out.contains("IDENTITY") && !out.contains("AUTO_INCREMENT"),
         "{out}"
     );
-    assert_eq!(run.version_statements().len(), 7, "{out}");
+    assert_eq!(run.version_statements().len(), 12, "{out}");
 }
 
 #[test]
@@ -99,6 +124,10 @@ fn example_upgrade_sql_postgresql() {
         "{out}"
     );
     assert!(!out.contains("AUTOINCREMENT"), "{out}");
+    assert!(
+        out.contains(r#"ON CONFLICT ("code") DO UPDATE SET "name" = excluded."name";"#),
+        "{out}"
+    );
 }
 
 #[test]
@@ -118,6 +147,10 @@ fn example_upgrade_sql_mysql() {
     );
     assert!(
         out.contains("ALTER TABLE `orders` MODIFY COLUMN `status` varchar(20) NOT NULL;"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ON DUPLICATE KEY UPDATE `code` = VALUES(`code`), `name` = VALUES(`name`);"),
         "{out}"
     );
 }
@@ -142,9 +175,112 @@ fn example_downgrade_sql_one_step() {
 
 #[test]
 fn example_data_lane_target() {
-    // A lane name works as a branch label (design §6): `data@head` needs the
-    // backfill, which needs the schema up to the status column.
+    // A lane name works as a branch label (design §6): `data@head` is the
+    // flattening copy, which needs the whole schema lane.
     let run = Project::example().retort(&["upgrade", "--sql", "data@head"]);
     run.success();
-    assert_eq!(run.running_lines(), UPGRADE_ORDER[..6]);
+    assert_eq!(run.running_lines(), UPGRADE_ORDER);
+    // The lowercasing revision needs only the backfill and its column.
+    let run = Project::example().retort(&["upgrade", "--sql", "afe84c9b8383"]);
+    run.success();
+    assert_eq!(
+        run.running_lines(),
+        [&UPGRADE_ORDER[..5], &UPGRADE_ORDER[9..10]].concat()
+    );
+}
+
+/// `upgrade head` then `downgrade base` on a real database: the backfill,
+/// the fixture load and the flattening copy run with their checks, and
+/// every table goes away again.
+fn example_round_trip(backend: Backend) {
+    let Some(live) = Live::with_project(backend, Project::example()) else {
+        return;
+    };
+    live.retort(&["upgrade", "head"]).success();
+    assert_eq!(live.count("SELECT COUNT(*) FROM country"), 7);
+    assert_eq!(
+        live.rows("SELECT id, name, title FROM employee_flat ORDER BY id"),
+        [
+            ["1", "Ada Lovelace", "Analyst"],
+            ["2", "Alan Turing", "Researcher"],
+            ["4", "Edsger Dijkstra", "Engineer"],
+        ]
+    );
+    let current = live.retort(&["current"]);
+    current.success();
+    assert!(
+        current.stdout.contains("4e88ef92ea31 (head)"),
+        "{}",
+        current.stdout
+    );
+    // The data-lane downgrade alone: the copy is emptied, the table stays.
+    live.retort(&["downgrade", "data@-1"]).success();
+    assert_eq!(live.count("SELECT COUNT(*) FROM employee_flat"), 0);
+    live.retort(&["downgrade", "base"]).success();
+    live.assert_tables(
+        &[],
+        &[
+            "customer",
+            "orders",
+            "country",
+            "person",
+            "employee",
+            "employee_flat",
+        ],
+    );
+}
+
+#[test]
+fn example_round_trip_sqlite() {
+    example_round_trip(Backend::Sqlite);
+}
+
+#[test]
+fn example_round_trip_postgres() {
+    example_round_trip(Backend::Postgres);
+}
+
+#[test]
+fn example_round_trip_mysql() {
+    example_round_trip(Backend::Mysql);
+}
+
+#[test]
+fn example_data_revision_from_its_template() {
+    // `revision --lane data` writes from the data template: commented
+    // examples of the data steps, on the data head, depending on the
+    // schema revision given.
+    let project = Project::example();
+    let run = project.retort(&[
+        "revision",
+        "--lane",
+        "data",
+        "-m",
+        "normalize emails",
+        "--depends-on",
+        "808c68619668",
+    ]);
+    run.success();
+    let files = project.files_in("migrations/data");
+    let file = files
+        .iter()
+        .find(|f| f.ends_with("_normalize_emails.toml"))
+        .unwrap_or_else(|| panic!("{files:?}"));
+    let text = project.read(&format!("migrations/data/{file}"));
+    assert!(
+        text.contains("down_revision = \"4e88ef92ea31\"\n")
+            && text.contains("depends_on = [\"808c68619668\"]\n")
+            && text.contains("# op = \"copy_rows\"")
+            && text.contains("# [[verify]]"),
+        "{text}"
+    );
+    // The new file loads with the rest: it is the data head now.
+    let heads = project.retort(&["heads"]);
+    heads.success();
+    assert!(
+        heads.stdout.contains("808c68619668 (effective head)\n"),
+        "{}",
+        heads.stdout
+    );
+    assert_eq!(heads.stdout.lines().count(), 2, "{}", heads.stdout);
 }

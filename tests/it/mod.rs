@@ -1,6 +1,7 @@
 //! The test modules; see `tests/tests.rs` for what each covers.
 
 mod data_lane;
+mod data_live;
 mod errors;
 mod example;
 mod failure;

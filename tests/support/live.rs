@@ -506,6 +506,15 @@ impl Spawned {
             .unwrap_or_else(|| panic!("`retort {args}` ran for ten minutes"))
     }
 
+    /// Sends SIGINT (what Ctrl-C sends) to the process.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-s", "INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s INT failed");
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         self.child.try_wait().expect("wait for retort").is_none()
