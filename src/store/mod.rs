@@ -17,6 +17,8 @@ use crate::dialect::{Dialect, Direction};
 
 pub mod introspect;
 mod lock;
+#[cfg(feature = "sqlite")]
+mod raw;
 
 pub use lock::{FileLock, RunLock};
 
@@ -282,7 +284,10 @@ impl Db {
         let raw = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
         let result = match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(c) => raw.execute(&mut *c).await.map(drop),
+            Db::Sqlite(c) => match c.lock_handle().await {
+                Ok(mut h) => raw::exec(&mut h, sql, false).map(drop),
+                Err(e) => Err(e),
+            },
             #[cfg(feature = "postgres")]
             Db::Postgres(c) => raw.execute(&mut *c).await.map(drop),
             #[cfg(feature = "mysql")]
@@ -528,21 +533,15 @@ impl Db {
         #[cfg(feature = "sqlite")]
         if let Db::Sqlite(c) = self {
             let sql = format!("BEGIN IMMEDIATE;\n{}", tables.select_state_of(version));
-            let rows = sqlx::raw_sql(AssertSqlSafe(sql))
-                .fetch_all(&mut *c)
-                .await
-                .map_err(|source| Error::Query {
-                    what: format!("starting a transaction and reading the state of {version}"),
-                    source,
-                })?;
-            return rows
-                .first()
-                .map(|row| row.try_get::<String, _>(0))
-                .transpose()
-                .map_err(|source| Error::Query {
-                    what: format!("reading the state of {version}"),
-                    source,
-                });
+            let what = || format!("starting a transaction and reading the state of {version}");
+            let mut h = c.lock_handle().await.map_err(|source| Error::Query {
+                what: what(),
+                source,
+            })?;
+            return raw::exec(&mut h, &sql, true).map_err(|source| Error::Query {
+                what: what(),
+                source,
+            });
         }
         self.execute_script("BEGIN", "starting a transaction")
             .await?;
