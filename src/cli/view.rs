@@ -96,9 +96,8 @@ impl RevisionView {
     /// Fills a view from the graph.
     pub fn from_graph(graph: &Graph, rev: &Revision) -> RevisionView {
         let id = rev.id.as_str();
-        let mut labels = graph.labels(id);
-        labels.sort();
-        labels.dedup();
+        // Sorted and distinct already (see `Graph::labels`).
+        let labels = graph.labels(id);
         RevisionView {
             revision: rev.id.clone(),
             down_revisions: rev.down_revisions.clone(),
@@ -336,10 +335,16 @@ pub fn format_history(revisions: &[RevisionView], verbose: bool) -> String {
         parents: true,
         tree: true,
     };
-    revisions
-        .iter()
-        .map(|view| line_or_entry(view, verbose, parts))
-        .collect()
+    let mut out = String::with_capacity(revisions.len() * 64);
+    for view in revisions {
+        if verbose {
+            out.push_str(&log_entry(view));
+        } else {
+            out.push_str(&short_line(view, parts));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// `retort current [-v]`: one line per current head, `<rev>[ (head)|

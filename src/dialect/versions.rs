@@ -12,6 +12,8 @@
 //! with lengths (MySQL needs them for keys); SQLite `text` and `integer`
 //! (timestamps as RFC 3339 text in UTC).
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
 use sea_query::{
     ColumnDef, Expr, ExprTrait, MysqlQueryBuilder, PostgresQueryBuilder, Query, SqliteQueryBuilder,
@@ -243,6 +245,84 @@ pub fn now_sql(dialect: Dialect) -> &'static str {
 pub struct VersionTables {
     name: String,
     dialect: Dialect,
+    /// `insert_version`'s template for offline rows, rendered on first use.
+    version_template: TemplateCache,
+    /// `insert_log`'s template for offline entries.
+    log_template: TemplateCache,
+}
+
+/// A lazily rendered [`Template`]; a cache, so it never makes two tables
+/// unequal.
+#[derive(Debug, Clone, Default)]
+struct TemplateCache(OnceLock<Option<Template>>);
+
+impl PartialEq for TemplateCache {
+    fn eq(&self, _: &TemplateCache) -> bool {
+        true
+    }
+}
+
+impl Eq for TemplateCache {}
+
+/// A rendered statement split at placeholder values: `pieces[0]`, value 0,
+/// `pieces[1]`, value 1, … `pieces[n]`.
+#[derive(Debug, Clone)]
+struct Template {
+    pieces: Vec<String>,
+}
+
+/// Placeholder values: plain, and text that no statement part contains.
+const SLOTS: [&str; 5] = [
+    "retort_slot_0_x",
+    "retort_slot_1_x",
+    "retort_slot_2_x",
+    "retort_slot_3_x",
+    "retort_slot_4_x",
+];
+
+impl Template {
+    /// Renders `render(SLOTS)` and splits it at each slot, which must occur
+    /// exactly once and in order; `None` (no fast path) otherwise.
+    fn new(render: impl FnOnce(&[&str; 5]) -> String) -> Option<Template> {
+        let text = render(&SLOTS);
+        let mut pieces = Vec::with_capacity(SLOTS.len() + 1);
+        let mut rest = text.as_str();
+        for slot in SLOTS {
+            let quoted = format!("'{slot}'");
+            if text.matches(&quoted).count() != 1 {
+                return None;
+            }
+            let (before, after) = rest.split_once(&quoted)?;
+            let open = if pieces.is_empty() { "" } else { "'" };
+            pieces.push(format!("{open}{before}'"));
+            rest = after;
+        }
+        pieces.push(format!("'{rest}"));
+        Some(Template { pieces })
+    }
+
+    /// The statement with `values` (plain) in the slots.
+    fn fill(&self, values: &[&str]) -> String {
+        let len = self.pieces.iter().map(String::len).sum::<usize>()
+            + values.iter().map(|v| v.len()).sum::<usize>();
+        let mut out = String::with_capacity(len);
+        for (piece, value) in self.pieces.iter().zip(values) {
+            out.push_str(piece);
+            out.push_str(value);
+        }
+        if let Some(last) = self.pieces.last() {
+            out.push_str(last);
+        }
+        out
+    }
+}
+
+/// A string that every dialect renders as `'<s>'` unchanged: printable
+/// ASCII without quotes or backslashes (MySQL escapes `"` too; PostgreSQL
+/// switches to `E'…'` for a backslash).
+fn plain(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'\'' | b'"' | b'\\'))
 }
 
 /// Column kinds, mapped per dialect in [`VersionTables::column`].
@@ -267,6 +347,8 @@ impl VersionTables {
         VersionTables {
             name: name.to_string(),
             dialect,
+            version_template: TemplateCache::default(),
+            log_template: TemplateCache::default(),
         }
     }
 
@@ -444,6 +526,47 @@ impl VersionTables {
     /// `INSERT INTO <name> (…) VALUES (…)` for `row`, values inlined. The
     /// `source` column is listed only when the row carries a source.
     pub fn insert_version(&self, row: &VersionRow<'_>) -> String {
+        // Fast path for the offline script's rows (one per revision): with
+        // every string value plain (see `plain`), the statement is the one
+        // sea-query renders for placeholder values with the values put in
+        // their place; the template is rendered by sea-query itself, once.
+        if row.state == VersionState::Applied
+            && row.applied_at == At::Now
+            && row.execution_ms == Elapsed::Unknown
+            && row.progress.is_none()
+            && row.error.is_none()
+            && row.source.is_none()
+        {
+            let values = [
+                row.version,
+                row.lane,
+                row.checksum,
+                row.message,
+                row.applied_by,
+            ];
+            if values.iter().all(|v| plain(v)) {
+                let template = self.version_template.0.get_or_init(|| {
+                    Template::new(|slots| {
+                        self.insert_version_full(&VersionRow {
+                            version: slots[0],
+                            lane: slots[1],
+                            checksum: slots[2],
+                            message: slots[3],
+                            applied_by: slots[4],
+                            ..*row
+                        })
+                    })
+                });
+                if let Some(template) = template {
+                    return template.fill(&values);
+                }
+            }
+        }
+        self.insert_version_full(row)
+    }
+
+    /// [`VersionTables::insert_version`], always through sea-query.
+    fn insert_version_full(&self, row: &VersionRow<'_>) -> String {
         let mut columns = vec![
             "version",
             "lane",
@@ -612,6 +735,41 @@ impl VersionTables {
 
     /// `INSERT INTO <name>_log (…) VALUES (…)` for `entry`, values inlined.
     pub fn insert_log(&self, entry: &LogEntry<'_>) -> String {
+        // Fast path for the offline script's entries: as in `insert_version`.
+        if entry.at == At::Now && entry.duration_ms == Elapsed::Unknown && entry.error.is_none() {
+            let values = [
+                entry.action.as_str(),
+                entry.version,
+                entry.lane,
+                entry.outcome.as_str(),
+                entry.applied_by,
+            ];
+            if values.iter().all(|v| plain(v)) {
+                let template = self.log_template.0.get_or_init(|| {
+                    Template::new(|slots| {
+                        self.insert_log_full(
+                            &LogEntry {
+                                version: slots[1],
+                                lane: slots[2],
+                                applied_by: slots[4],
+                                ..*entry
+                            },
+                            Some((slots[0], slots[3])),
+                        )
+                    })
+                });
+                if let Some(template) = template {
+                    return template.fill(&values);
+                }
+            }
+        }
+        self.insert_log_full(entry, None)
+    }
+
+    /// [`VersionTables::insert_log`], always through sea-query; `texts`
+    /// replaces the action's and the outcome's text (template slots).
+    fn insert_log_full(&self, entry: &LogEntry<'_>, texts: Option<(&str, &str)>) -> String {
+        let (action, outcome) = texts.unwrap_or((entry.action.as_str(), entry.outcome.as_str()));
         let mut stmt = Query::insert();
         stmt.into_table(self.log_name())
             .columns([
@@ -628,11 +786,11 @@ impl VersionTables {
             // Counts match by construction (see `insert_version`).
             .values_panic([
                 self.at(entry.at),
-                Expr::val(entry.action.as_str()),
+                Expr::val(action),
                 Expr::val(entry.version),
                 Expr::val(entry.lane),
                 self.elapsed(entry.duration_ms),
-                Expr::val(entry.outcome.as_str()),
+                Expr::val(outcome),
                 Expr::val(entry.error),
                 Expr::val(entry.applied_by),
                 Expr::val(TOOL_VERSION),
@@ -736,6 +894,36 @@ mod tests {
             error: None,
             applied_by: OFFLINE_APPLIED_BY,
             source: None,
+        }
+    }
+
+    #[test]
+    fn offline_templates_render_as_sea_query_does() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            let t = tables(dialect);
+            for message in ["step 1", "add x: y-z (2)", "it's", "a\\b", "q\"", "é", ""] {
+                let row = VersionRow {
+                    message,
+                    ..applied_row()
+                };
+                // Twice: the first call renders the template.
+                for _ in 0..2 {
+                    assert_eq!(t.insert_version(&row), t.insert_version_full(&row));
+                }
+                for action in [LogAction::Upgrade, LogAction::Downgrade, LogAction::Stamp] {
+                    let entry = LogEntry {
+                        at: At::Now,
+                        action,
+                        version: message,
+                        lane: "schema",
+                        duration_ms: Elapsed::Unknown,
+                        outcome: Outcome::Ok,
+                        error: None,
+                        applied_by: OFFLINE_APPLIED_BY,
+                    };
+                    assert_eq!(t.insert_log(&entry), t.insert_log_full(&entry, None));
+                }
+            }
         }
     }
 

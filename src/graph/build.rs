@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::{CrossLaneLink, Error, Graph, LabelOwner, Node};
+use super::{CrossLaneLink, Error, Graph, IdMap, LabelOwner, Node};
 use crate::revision::{validate_id, Revision};
 
 /// Pushes `value` unless it is already present (keeps first position).
@@ -127,15 +127,22 @@ impl Graph {
     /// it also spreads down to the ancestors up to the nearest real branch
     /// point or merge point, which is not labelled.
     fn propagate_labels(&mut self) {
-        for rev in &self.revisions {
-            for label in &rev.branch_labels {
-                if !self.label_index.contains_key(label) {
-                    self.label_index
-                        .insert(label.clone(), self.label_names.len());
-                    self.label_names.push(label.clone());
-                }
-            }
-        }
+        // Indices in name order, so that a node's sorted index set is also
+        // its names in sorted order (`labels` then needs no string sort).
+        let mut names: Vec<&String> = self
+            .revisions
+            .iter()
+            .flat_map(|rev| rev.branch_labels.iter())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        self.label_names = names.into_iter().cloned().collect();
+        self.label_index = self
+            .label_names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i))
+            .collect();
         if self.label_names.is_empty() {
             return;
         }
@@ -240,11 +247,8 @@ fn check_each(revisions: &[Revision]) -> Result<(), Error> {
     Ok(())
 }
 
-fn index_ids(
-    revisions: &[Revision],
-    lane_index: &HashMap<String, usize>,
-) -> Result<HashMap<String, usize>, Error> {
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(revisions.len());
+fn index_ids(revisions: &[Revision], lane_index: &HashMap<String, usize>) -> Result<IdMap, Error> {
+    let mut by_id = IdMap::with_capacity_and_hasher(revisions.len(), Default::default());
     for (i, rev) in revisions.iter().enumerate() {
         if lane_index.contains_key(&rev.id) {
             return Err(Error::IdIsLaneName {
@@ -266,7 +270,7 @@ fn index_ids(
 
 fn index_labels(
     revisions: &[Revision],
-    by_id: &HashMap<String, usize>,
+    by_id: &IdMap,
     lane_index: &HashMap<String, usize>,
 ) -> Result<HashMap<String, usize>, Error> {
     let owner_of = |j: usize| LabelOwner::Revision {
@@ -301,7 +305,7 @@ fn index_labels(
 /// lane's bases, without the depending revision itself).
 fn resolve_dependency(
     revisions: &[Revision],
-    by_id: &HashMap<String, usize>,
+    by_id: &IdMap,
     label_owner: &HashMap<String, usize>,
     dep: &str,
     from: usize,

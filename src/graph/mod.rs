@@ -18,6 +18,7 @@
 //! head-following topological sort.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::revision::Revision;
 
@@ -167,7 +168,7 @@ pub struct Graph {
     revisions: Vec<Revision>,
     lanes: Vec<String>,
     nodes: Vec<Node>,
-    by_id: HashMap<String, usize>,
+    by_id: IdMap,
     lane_index: HashMap<String, usize>,
     /// Declared label -> the revision declaring it.
     label_owner: HashMap<String, usize>,
@@ -183,4 +184,29 @@ pub struct Graph {
     real_heads: Vec<usize>,
     /// Revisions without down_revision, load order.
     bases: Vec<usize>,
+}
+
+/// Revision id -> index. Ids are looked up several times per revision by
+/// every command (graph build, labels, head and branch tests), so the map
+/// uses a multiply-rotate hash (FxHash's) rather than SipHash: the keys are
+/// the project's own file contents, not untrusted input.
+pub(crate) type IdMap = HashMap<String, usize, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of [`IdMap`].
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
 }

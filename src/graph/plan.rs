@@ -96,18 +96,17 @@ impl Graph {
         self.index(id).is_some_and(|i| self.nodes[i].down.len() > 1)
     }
 
-    /// The branch labels of `id` after propagation (sorted).
+    /// The branch labels of `id` after propagation (sorted: label indices
+    /// are assigned in name order, and a node's indices are sorted).
     pub fn labels(&self, id: &str) -> Vec<String> {
         let Some(i) = self.index(id) else {
             return Vec::new();
         };
-        let mut names: Vec<String> = self.nodes[i]
+        self.nodes[i]
             .labels
             .iter()
             .filter_map(|&l| self.label_names.get(l).cloned())
-            .collect();
-        names.sort();
-        names
+            .collect()
     }
 
     /// Versioned children of `id`, load order.

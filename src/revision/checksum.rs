@@ -58,6 +58,9 @@ impl FileText {
     /// The normalised content (see [`normalise`]): what `_versions.source`
     /// records.
     pub fn normalised(&self) -> String {
+        if is_normalised(&self.raw) {
+            return self.raw.clone();
+        }
         normalise(&self.raw)
     }
 }
@@ -85,7 +88,35 @@ impl fmt::Debug for FileText {
 
 /// SHA-256 hex (lowercase, 64 characters) of the normalised content.
 pub fn checksum(content: &str) -> String {
+    if is_normalised(content) {
+        // The common case (files written by `retort revision` or a tidy
+        // editor): hash the content as is, without building a copy.
+        return hex::encode(Sha256::digest(content.as_bytes()));
+    }
     hex::encode(Sha256::digest(normalise(content).as_bytes()))
+}
+
+/// Whether `normalise(content) == content`: no BOM, no `\r`, no trailing
+/// whitespace on any line (as `str::trim_end` sees it), and empty or
+/// ending with exactly one `\n` after a non-blank line.
+fn is_normalised(content: &str) -> bool {
+    if content.is_empty() {
+        return true;
+    }
+    let Some(body) = content.strip_suffix('\n') else {
+        return false;
+    };
+    if content.starts_with('\u{feff}') || content.contains('\r') {
+        return false;
+    }
+    let mut last = "";
+    for line in body.split('\n') {
+        if line.chars().next_back().is_some_and(char::is_whitespace) {
+            return false;
+        }
+        last = line;
+    }
+    !last.is_empty()
 }
 
 /// The text that is hashed: LF line endings, no trailing whitespace on any
@@ -110,6 +141,40 @@ pub fn normalise(content: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_normalised_fast_path_agrees_with_normalise() {
+        let cases = [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "a\n\n",
+            "a \n",
+            "a\t\n",
+            "a\u{3000}\n",
+            "a\n\nb\n",
+            "a\n \nb\n",
+            "a\r\n",
+            "a\rb\n",
+            "\u{feff}a\n",
+            "a\nb",
+            "a\n  \n",
+            " a\n",
+            "é\n",
+            "x = 1\n\n[y]\nz = 2\n",
+            "a\n\u{a0}\n",
+        ];
+        for case in cases {
+            assert_eq!(is_normalised(case), normalise(case) == case, "{case:?}");
+            assert_eq!(
+                checksum(case),
+                hex::encode(Sha256::digest(normalise(case).as_bytes())),
+                "{case:?}"
+            );
+        }
+    }
 
     #[test]
     fn line_endings_do_not_matter() {
