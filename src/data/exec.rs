@@ -377,6 +377,7 @@ pub async fn run_revision(
     emit: &mut dyn FnMut(&DataEvent<'_>),
 ) -> Result<Ran, Error> {
     let dialect = db.dialect();
+    refuse_templated_sql(rev, direction)?;
     let steps = steps(rev, direction, dialect)?;
     let started = Instant::now();
     let dir = direction.name();
@@ -1128,4 +1129,37 @@ pub(crate) fn json_insert_sql(
 /// Whether the run was asked to stop.
 pub fn cancelled(options: &DataOptions) -> bool {
     options.cancel.load(Ordering::SeqCst)
+}
+
+/// `template = true` is not applied to `sql` steps of data revisions yet:
+/// refuse before anything runs rather than run the untemplated text.
+fn refuse_templated_sql(rev: &Revision, direction: Direction) -> Result<(), Error> {
+    if !rev.template {
+        return Ok(());
+    }
+    let steps: &[crate::revision::Step] = match direction {
+        Direction::Upgrade => &rev.upgrade,
+        Direction::Downgrade => rev.downgrade.as_deref().unwrap_or(&[]),
+    };
+    let found = steps
+        .iter()
+        .enumerate()
+        .find(|(_, s)| matches!(s.kind, crate::revision::StepKind::Sql(_)));
+    match found {
+        None => Ok(()),
+        Some((i, step)) => Err(Error::Invalid {
+            site: Box::new(super::Site {
+                revision: rev.id.clone(),
+                file: rev.path.clone(),
+                direction,
+                step: i + 1,
+                line: step.line,
+                op: "sql".to_string(),
+            }),
+            problem: "`template = true` is not supported yet for `sql` steps of data \
+                      revisions; write the SQL without template syntax, or move the step \
+                      to a schema revision"
+                .to_string(),
+        }),
+    }
 }
