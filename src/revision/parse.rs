@@ -30,6 +30,7 @@ use super::checksum::FileText;
 use super::{validate_id, FileFormat, Revision, Step};
 
 mod sql_format;
+mod toml_fast;
 mod toml_format;
 
 use sql_format::parse_sql;
@@ -299,14 +300,17 @@ fn parse_text(text: FileText, path: &Path, lane: &str) -> Result<Revision, Parse
         })?;
     let body = content.strip_prefix('\u{feff}').unwrap_or(content);
     let parsed = match format {
-        FileFormat::Toml => parse_toml(body, path)?,
+        FileFormat::Toml => match toml_fast::parse(body) {
+            Some(parsed) => parsed,
+            None => parse_toml(body, path)?,
+        },
         FileFormat::Sql => parse_sql(body, path)?,
     };
     parsed.finish(path, lane, format, text)
 }
 
 /// What both parsers produce before the common checks.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct Parsed {
     pub(super) revision: Option<(String, usize)>,
     pub(super) down_revisions: Vec<(String, usize)>,

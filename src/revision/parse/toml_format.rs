@@ -338,7 +338,7 @@ fn toml_step(
 
 /// A TOML date-time as UTC: offset date-times are converted, local
 /// date-times are read as UTC; a date or a time alone is `None`.
-fn toml_datetime_to_utc(dt: &toml::value::Datetime) -> Option<DateTime<Utc>> {
+pub(super) fn toml_datetime_to_utc(dt: &toml::value::Datetime) -> Option<DateTime<Utc>> {
     let date = dt.date?;
     let time = dt.time?;
     let naive = NaiveDate::from_ymd_opt(i32::from(date.year), date.month.into(), date.day.into())?
