@@ -191,7 +191,7 @@ fn branches(
     let branches: Vec<BranchView> = points
         .into_iter()
         .map(|point| BranchView {
-            children: RevisionView::many(graph, &graph.children(&point.revision)),
+            children: RevisionView::many(graph, &graph.children(point.revision)),
             point,
         })
         .collect();
@@ -209,10 +209,10 @@ fn history(
     let revisions = graph.history(range, applied)?;
     let mut views = RevisionView::many(graph, &revisions);
     if let Some(applied) = applied {
-        let current: Vec<String> = graph
+        let current: Vec<&str> = graph
             .current_heads(applied)
             .iter()
-            .map(|r| r.id.clone())
+            .map(|r| r.id.as_str())
             .collect();
         for view in &mut views {
             view.current = current.contains(&view.revision);

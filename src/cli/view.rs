@@ -51,6 +51,9 @@
 //! | `children` | array of strings | versioned children, load order |
 //! | `created` | string or null | RFC 3339 UTC timestamp |
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -58,23 +61,24 @@ use crate::graph::Graph;
 use crate::revision::Revision;
 
 /// One revision as listings see it: the file's fields plus its place in the
-/// graph.
+/// graph. Borrows from the graph (listings of 5,000 revisions otherwise spend
+/// much of their time copying strings).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RevisionView {
+pub struct RevisionView<'a> {
     /// The id.
-    pub revision: String,
+    pub revision: &'a str,
     /// Parents, in file order (empty for a base).
-    pub down_revisions: Vec<String>,
+    pub down_revisions: Vec<&'a str>,
     /// Branch labels after propagation, sorted.
-    pub branch_labels: Vec<String>,
+    pub branch_labels: Vec<&'a str>,
     /// `depends_on` as written in the file.
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<&'a str>,
     /// The lane.
-    pub lane: String,
+    pub lane: &'a str,
     /// The message.
-    pub message: String,
+    pub message: &'a str,
     /// The revision file, as the graph holds it.
-    pub path: String,
+    pub path: Cow<'a, str>,
     /// Versioned head.
     pub is_head: bool,
     /// Versioned head that another revision depends on.
@@ -84,7 +88,7 @@ pub struct RevisionView {
     /// More than one parent.
     pub is_merge_point: bool,
     /// Versioned children, load order.
-    pub children: Vec<String>,
+    pub children: Vec<&'a str>,
     /// Creation time, when the file says.
     pub created: Option<DateTime<Utc>>,
     /// Whether the database is at this revision (`history -i`); not in JSON.
@@ -92,20 +96,19 @@ pub struct RevisionView {
     pub current: bool,
 }
 
-impl RevisionView {
-    /// Fills a view from the graph.
-    pub fn from_graph(graph: &Graph, rev: &Revision) -> RevisionView {
+impl<'a> RevisionView<'a> {
+    /// The view of `rev`, a revision of `graph`.
+    pub fn from_graph(graph: &'a Graph, rev: &'a Revision) -> RevisionView<'a> {
         let id = rev.id.as_str();
-        // Sorted and distinct already (see `Graph::labels`).
-        let labels = graph.labels(id);
         RevisionView {
-            revision: rev.id.clone(),
-            down_revisions: rev.down_revisions.clone(),
-            branch_labels: labels,
-            depends_on: rev.depends_on.clone(),
-            lane: rev.lane.clone(),
-            message: rev.message.clone(),
-            path: rev.path.display().to_string(),
+            revision: id,
+            down_revisions: rev.down_revisions.iter().map(String::as_str).collect(),
+            // Sorted and distinct already (see `Graph::label_names`).
+            branch_labels: graph.label_names(id).collect(),
+            depends_on: rev.depends_on.iter().map(String::as_str).collect(),
+            lane: &rev.lane,
+            message: &rev.message,
+            path: rev.path.to_string_lossy(),
             is_head: graph.is_head(id),
             is_effective_head: graph.is_effective_head(id),
             is_branch_point: graph.is_branch_point(id),
@@ -113,7 +116,7 @@ impl RevisionView {
             children: graph
                 .children(id)
                 .into_iter()
-                .map(|child| child.id.clone())
+                .map(|child| child.id.as_str())
                 .collect(),
             created: rev.created,
             current: false,
@@ -121,30 +124,40 @@ impl RevisionView {
     }
 
     /// Views of several revisions, in the given order.
-    pub fn many(graph: &Graph, revs: &[&Revision]) -> Vec<RevisionView> {
+    pub fn many(graph: &'a Graph, revs: &[&'a Revision]) -> Vec<RevisionView<'a>> {
         revs.iter()
             .map(|rev| RevisionView::from_graph(graph, rev))
             .collect()
     }
 
     /// The doc Alembic prints on short lines: the message's first paragraph.
-    fn doc(&self) -> &str {
+    fn doc(&self) -> &'a str {
         let message = self.message.trim();
         message.split("\n\n").next().unwrap_or(message)
     }
 
-    /// `<parents joined by ", ">` or `<base>`.
-    fn parents(&self) -> String {
+    /// Appends `<parents joined by ", ">` or `<base>`.
+    fn push_parents(&self, out: &mut String) {
         if self.down_revisions.is_empty() {
-            "<base>".to_string()
+            out.push_str("<base>");
         } else {
-            self.down_revisions.join(", ")
+            push_joined(out, &self.down_revisions);
         }
     }
 
     /// A real head: versioned head that nothing depends on.
     fn is_real_head(&self) -> bool {
         self.is_head && !self.is_effective_head
+    }
+}
+
+/// Appends `items` joined by `, `.
+fn push_joined(out: &mut String, items: &[&str]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
     }
 }
 
@@ -164,16 +177,26 @@ pub struct LineParts {
 /// One short line (Alembic's `cmd_format(False, …)`), without newline.
 pub fn short_line(view: &RevisionView, parts: LineParts) -> String {
     let mut text = String::new();
+    push_short_line(&mut text, view, parts);
+    text
+}
+
+/// Appends the short line of `view` to `text`.
+fn push_short_line(text: &mut String, view: &RevisionView, parts: LineParts) {
     if parts.parents {
-        text.push_str(&view.parents());
+        view.push_parents(text);
         if !view.depends_on.is_empty() {
-            text.push_str(&format!(" ({})", view.depends_on.join(", ")));
+            text.push_str(" (");
+            push_joined(text, &view.depends_on);
+            text.push(')');
         }
         text.push_str(" -> ");
     }
-    text.push_str(&view.revision);
+    text.push_str(view.revision);
     if parts.labels && !view.branch_labels.is_empty() {
-        text.push_str(&format!(" ({})", view.branch_labels.join(", ")));
+        text.push_str(" (");
+        push_joined(text, &view.branch_labels);
+        text.push(')');
     }
     if view.is_real_head() {
         text.push_str(" (head)");
@@ -185,13 +208,12 @@ pub fn short_line(view: &RevisionView, parts: LineParts) -> String {
         text.push_str(" (current)");
     }
     if parts.tree {
-        push_tree_markers(&mut text, view);
+        push_tree_markers(text, view);
     }
     if parts.doc {
         text.push_str(", ");
         text.push_str(view.doc());
     }
-    text
 }
 
 fn push_tree_markers(text: &mut String, view: &RevisionView) {
@@ -206,44 +228,56 @@ fn push_tree_markers(text: &mut String, view: &RevisionView) {
 /// The verbose entry (Alembic's `log_entry` plus `Lane:`), ending in a
 /// newline.
 pub fn log_entry(view: &RevisionView) -> String {
-    let mut entry = format!("Rev: {}", view.revision);
+    let mut entry = String::new();
+    push_log_entry(&mut entry, view);
+    entry
+}
+
+/// Appends the verbose entry of `view` to `entry`.
+fn push_log_entry(entry: &mut String, view: &RevisionView) {
+    entry.push_str("Rev: ");
+    entry.push_str(view.revision);
     if view.is_head {
         entry.push_str(" (head)");
     }
-    push_tree_markers(&mut entry, view);
+    push_tree_markers(entry, view);
     if view.current {
         entry.push_str(" (current)");
     }
     entry.push('\n');
-    let parent_key = if view.is_merge_point {
-        "Merges"
+    entry.push_str(if view.is_merge_point {
+        "Merges: "
     } else {
-        "Parent"
-    };
-    entry.push_str(&format!("{parent_key}: {}\n", view.parents()));
+        "Parent: "
+    });
+    view.push_parents(entry);
+    entry.push('\n');
     if !view.depends_on.is_empty() {
-        entry.push_str(&format!(
-            "Also depends on: {}\n",
-            view.depends_on.join(", ")
-        ));
+        entry.push_str("Also depends on: ");
+        push_joined(entry, &view.depends_on);
+        entry.push('\n');
     }
     if view.is_branch_point {
-        entry.push_str(&format!("Branches into: {}\n", view.children.join(", ")));
+        entry.push_str("Branches into: ");
+        push_joined(entry, &view.children);
+        entry.push('\n');
     }
     if !view.branch_labels.is_empty() {
-        entry.push_str(&format!(
-            "Branch names: {}\n",
-            view.branch_labels.join(", ")
-        ));
+        entry.push_str("Branch names: ");
+        push_joined(entry, &view.branch_labels);
+        entry.push('\n');
     }
-    entry.push_str(&format!("Lane: {}\n", view.lane));
-    entry.push_str(&format!("Path: {}\n", view.path));
-    let body: Vec<String> = long_doc(view)
-        .lines()
-        .map(|line| format!("    {line}"))
-        .collect();
-    entry.push_str(&format!("\n{}\n", body.join("\n")));
-    entry
+    let _ = writeln!(entry, "Lane: {}", view.lane);
+    let _ = writeln!(entry, "Path: {}", view.path);
+    entry.push('\n');
+    for (i, line) in long_doc(view).lines().enumerate() {
+        if i > 0 {
+            entry.push('\n');
+        }
+        entry.push_str("    ");
+        entry.push_str(line);
+    }
+    entry.push('\n');
 }
 
 /// The text Alembic's revision template puts in the docstring: message,
@@ -256,21 +290,24 @@ fn long_doc(view: &RevisionView) -> String {
         view.down_revisions.join(", ")
     );
     if let Some(created) = view.created {
-        doc.push_str(&format!(
+        let _ = write!(
+            doc,
             "\nCreate Date: {}",
             created.format("%Y-%m-%d %H:%M:%S%.f")
-        ));
+        );
     }
     doc
 }
 
-/// A short line or, when `verbose`, the verbose entry; ends in a newline.
-fn line_or_entry(view: &RevisionView, verbose: bool, parts: LineParts) -> String {
+/// Appends a short line or, when `verbose`, the verbose entry; then a
+/// newline.
+fn push_line_or_entry(out: &mut String, view: &RevisionView, verbose: bool, parts: LineParts) {
     if verbose {
-        format!("{}\n", log_entry(view))
+        push_log_entry(out, view);
     } else {
-        format!("{}\n", short_line(view, parts))
+        push_short_line(out, view, parts);
     }
+    out.push('\n');
 }
 
 /// `retort heads [-v]`: `<rev> (<labels>) (head)` per head.
@@ -279,19 +316,20 @@ pub fn format_heads(heads: &[RevisionView], verbose: bool) -> String {
         labels: true,
         ..LineParts::default()
     };
-    heads
-        .iter()
-        .map(|view| line_or_entry(view, verbose, parts))
-        .collect()
+    let mut out = String::new();
+    for view in heads {
+        push_line_or_entry(&mut out, view, verbose, parts);
+    }
+    out
 }
 
 /// One branch point with its children, as `branches` prints it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BranchView {
+pub struct BranchView<'a> {
     /// The branch point.
-    pub point: RevisionView,
+    pub point: RevisionView<'a>,
     /// Its versioned children, load order.
-    pub children: Vec<RevisionView>,
+    pub children: Vec<RevisionView<'a>>,
 }
 
 /// `retort branches [-v]`: the branch point, one `   -> child` line per
@@ -310,18 +348,22 @@ pub fn format_branches(points: &[BranchView], verbose: bool) -> String {
     };
     let mut out = String::new();
     for branch in points {
-        let head = if verbose {
-            log_entry(&branch.point)
+        if verbose {
+            push_log_entry(&mut out, &branch.point);
         } else {
-            short_line(&branch.point, head_parts)
-        };
+            push_short_line(&mut out, &branch.point, head_parts);
+        }
+        out.push('\n');
         let indent = " ".repeat(branch.point.revision.chars().count());
-        let children: Vec<String> = branch
-            .children
-            .iter()
-            .map(|child| format!("{indent} -> {}", short_line(child, child_parts)))
-            .collect();
-        out.push_str(&format!("{head}\n{}\n\n", children.join("\n")));
+        for (i, child) in branch.children.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&indent);
+            out.push_str(" -> ");
+            push_short_line(&mut out, child, child_parts);
+        }
+        out.push_str("\n\n");
     }
     out
 }
@@ -337,12 +379,7 @@ pub fn format_history(revisions: &[RevisionView], verbose: bool) -> String {
     };
     let mut out = String::with_capacity(revisions.len() * 64);
     for view in revisions {
-        if verbose {
-            out.push_str(&log_entry(view));
-        } else {
-            out.push_str(&short_line(view, parts));
-        }
-        out.push('\n');
+        push_line_or_entry(&mut out, view, verbose, parts);
     }
     out
 }
@@ -358,20 +395,22 @@ pub fn format_current(revisions: &[RevisionView], verbose: bool, url: &str) -> S
     };
     let mut out = String::new();
     if verbose {
-        out.push_str(&format!("Current revision(s) for {url}:\n"));
+        let _ = writeln!(out, "Current revision(s) for {url}:");
     }
     for view in revisions {
-        out.push_str(&line_or_entry(view, verbose, parts));
+        push_line_or_entry(&mut out, view, verbose, parts);
     }
     out
 }
 
 /// `retort show REV`: the verbose entry of each revision.
 pub fn format_show(revisions: &[RevisionView]) -> String {
-    revisions
-        .iter()
-        .map(|view| format!("{}\n", log_entry(view)))
-        .collect()
+    let mut out = String::new();
+    for view in revisions {
+        push_log_entry(&mut out, view);
+        out.push('\n');
+    }
+    out
 }
 
 /// The JSON array of revision objects (schema in the module docs), with a
@@ -391,15 +430,19 @@ mod tests {
     use chrono::TimeZone;
 
     /// A hand-built view: a base unless parents are given.
-    fn view(id: &str, parents: &[&str], message: &str) -> RevisionView {
+    fn view(
+        id: &'static str,
+        parents: &[&'static str],
+        message: &'static str,
+    ) -> RevisionView<'static> {
         RevisionView {
-            revision: id.to_string(),
-            down_revisions: parents.iter().map(|p| p.to_string()).collect(),
+            revision: id,
+            down_revisions: parents.to_vec(),
             branch_labels: vec![],
             depends_on: vec![],
-            lane: "schema".to_string(),
-            message: message.to_string(),
-            path: format!("migrations/schema/{id}_x.toml"),
+            lane: "schema",
+            message,
+            path: Cow::Owned(format!("migrations/schema/{id}_x.toml")),
             is_head: false,
             is_effective_head: false,
             is_branch_point: false,
@@ -410,7 +453,7 @@ mod tests {
         }
     }
 
-    fn head(mut v: RevisionView) -> RevisionView {
+    fn head(mut v: RevisionView<'static>) -> RevisionView<'static> {
         v.is_head = true;
         v
     }
@@ -418,7 +461,7 @@ mod tests {
     #[test]
     fn heads_line_has_labels_and_head_marker() {
         let mut a = head(view("ae1027a6acf0", &["1975ea83b712"], "add account"));
-        a.branch_labels = vec!["billing".into(), "accounts".into()];
+        a.branch_labels = vec!["billing", "accounts"];
         a.branch_labels.sort();
         // tree markers are not part of `heads` lines, even on a merge point
         a.is_merge_point = true;
@@ -433,12 +476,12 @@ mod tests {
     #[test]
     fn history_lines_alembic_form() {
         let mut c = head(view("c3", &["b2"], "third"));
-        c.depends_on = vec!["d9".into(), "billing".into()];
+        c.depends_on = vec!["d9", "billing"];
         let mut b = view("b2", &["a1"], "second");
         b.is_branch_point = true;
-        b.children = vec!["c3".into(), "c4".into()];
+        b.children = vec!["c3", "c4"];
         let mut m = head(view("m5", &["c3", "c4"], "merge\n\nmore text"));
-        m.branch_labels = vec!["x".into()];
+        m.branch_labels = vec!["x"];
         let a = view("a1", &[], "first");
         assert_eq!(
             format_history(&[m, c, b, a], false),
@@ -463,9 +506,9 @@ mod tests {
     #[test]
     fn verbose_entry_names_lane_and_synthesises_docstring() {
         let mut b = head(view("b2", &["a1"], "add account"));
-        b.depends_on = vec!["d9".into()];
-        b.branch_labels = vec!["billing".into()];
-        b.lane = "data".into();
+        b.depends_on = vec!["d9"];
+        b.branch_labels = vec!["billing"];
+        b.lane = "data";
         b.created = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single();
         assert_eq!(
             format_show(&[b]),
@@ -489,7 +532,7 @@ mod tests {
     fn verbose_entry_of_merge_and_branch_point() {
         let mut m = view("m5", &["c3", "c4"], "merge");
         m.is_branch_point = true;
-        m.children = vec!["x1".into(), "y2".into()];
+        m.children = vec!["x1", "y2"];
         let entry = log_entry(&m);
         assert!(entry.starts_with(
             "Rev: m5 (branchpoint) (mergepoint)\nMerges: c3, c4\nBranches into: x1, y2\nLane: schema\n"
@@ -508,11 +551,11 @@ mod tests {
     fn branches_block() {
         let mut a = view("a1", &[], "first");
         a.is_branch_point = true;
-        a.children = vec!["b2".into(), "c3".into()];
-        a.branch_labels = vec!["main".into()];
+        a.children = vec!["b2", "c3"];
+        a.branch_labels = vec!["main"];
         let b = head(view("b2", &["a1"], "left"));
         let mut c = view("c3", &["a1"], "right");
-        c.branch_labels = vec!["side".into()];
+        c.branch_labels = vec!["side"];
         let branch = BranchView {
             point: a,
             children: vec![b, c],

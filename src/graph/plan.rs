@@ -109,6 +109,17 @@ impl Graph {
             .collect()
     }
 
+    /// The branch labels of `id` after propagation, borrowed (same order as
+    /// [`Graph::labels`]).
+    pub fn label_names(&self, id: &str) -> impl Iterator<Item = &str> + '_ {
+        let labels = self
+            .index(id)
+            .map_or(&[][..], |i| &self.nodes[i].labels[..]);
+        labels
+            .iter()
+            .filter_map(|&l| self.label_names.get(l).map(String::as_str))
+    }
+
     /// Versioned children of `id`, load order.
     pub fn children(&self, id: &str) -> Vec<&Revision> {
         self.index(id)
