@@ -97,36 +97,6 @@ impl Revision {
     }
 }
 
-/// Computes (and caches) the checksums of `revs` on all cores, for a caller
-/// about to use every one of them (`upgrade --sql` of thousands of
-/// revisions spent a third of its time hashing on one core).
-pub fn warm_checksums(revs: &[&Revision]) {
-    const MIN_PER_THREAD: usize = 256;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(revs.len() / MIN_PER_THREAD);
-    if threads < 2 {
-        return;
-    }
-    let chunk = revs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        for part in revs.chunks(chunk).skip(1) {
-            scope.spawn(move || {
-                part.iter().for_each(|rev| {
-                    let _ = rev.checksum();
-                })
-            });
-        }
-        revs.chunks(chunk)
-            .next()
-            .into_iter()
-            .flatten()
-            .for_each(|rev| {
-                let _ = rev.checksum();
-            });
-    });
-}
-
 /// One step of a revision, with the line of the file it starts on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {

@@ -286,16 +286,6 @@ pub fn render_script_in(
     if steps.is_empty() {
         return Ok(String::new());
     }
-    // The rows inserted record checksums.
-    let mut inserted: Vec<&Revision> = Vec::with_capacity(steps.len());
-    for step in steps {
-        match step {
-            ScriptStep::Upgrade(rev) => inserted.push(rev),
-            ScriptStep::Stamp { add, .. } => inserted.extend(add),
-            ScriptStep::Downgrade(_) => {}
-        }
-    }
-    crate::revision::warm_checksums(&inserted);
     let tables = VersionTables::new(&opts.version_table, opts.dialect);
     let book = Bookkeeping {
         tables: &tables,
