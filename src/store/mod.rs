@@ -176,6 +176,34 @@ macro_rules! fetch_versions {
 }
 
 /// A row as stored, before the state is checked.
+/// [`Db::read_versions`] on SQLite: one `sqlite3_exec` for all rows.
+#[cfg(feature = "sqlite")]
+async fn sqlite_versions(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &str,
+) -> Result<Vec<RawRecord>, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    raw::rows(&mut handle, sql)?
+        .into_iter()
+        .map(|row| {
+            let mut cells = row.into_iter();
+            let mut next = || cells.next().flatten();
+            let missing = |column: &str| sqlx::Error::ColumnDecode {
+                index: column.to_string(),
+                source: "unexpected NULL".into(),
+            };
+            Ok(RawRecord {
+                version: next().ok_or_else(|| missing("version"))?,
+                lane: next().ok_or_else(|| missing("lane"))?,
+                state: next().ok_or_else(|| missing("state"))?,
+                checksum: next().ok_or_else(|| missing("checksum"))?,
+                progress: next(),
+                error: next(),
+            })
+        })
+        .collect()
+}
+
 struct RawRecord {
     version: String,
     lane: String,
@@ -395,7 +423,7 @@ impl Db {
         let sql = tables.select_versions();
         let rows = match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(c) => fetch_versions!(c, sql),
+            Db::Sqlite(c) => sqlite_versions(c, &sql).await,
             #[cfg(feature = "postgres")]
             Db::Postgres(c) => fetch_versions!(c, sql),
             #[cfg(feature = "mysql")]
