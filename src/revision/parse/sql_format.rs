@@ -43,12 +43,12 @@ fn header_pair(comment: &str) -> Option<(&str, &str)> {
 }
 
 /// One section's body lines with their numbers.
-struct Body {
+struct Body<'c> {
     marker_line: usize,
-    lines: Vec<(usize, String)>,
+    lines: Vec<(usize, &'c str)>,
 }
 
-impl Body {
+impl Body<'_> {
     /// The section as steps: none when it holds only blank lines and
     /// comments, else one `sql` step.
     fn into_steps(self) -> Vec<Step> {
@@ -66,7 +66,7 @@ impl Body {
         };
         let sql: Vec<&str> = self.lines[first..=last]
             .iter()
-            .map(|(_, l)| l.as_str())
+            .map(|(_, l)| *l)
             .collect();
         vec![Step {
             line: self.lines[first].0,
@@ -125,7 +125,7 @@ pub(super) fn parse_sql(content: &str, path: &Path) -> Result<Parsed, ParseError
                     Section::Downgrade => &mut downgrade,
                 };
                 if let Some(body) = slot {
-                    body.lines.push((line_no, text.to_string()));
+                    body.lines.push((line_no, text));
                 }
             }
             None => sql_header_line(
