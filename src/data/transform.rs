@@ -12,6 +12,8 @@
 //! else renders to a string. Python-style methods (`.split(' ')`,
 //! `.upper()`, `.strip()`) work through minijinja-contrib's pycompat.
 
+use std::sync::Arc;
+
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::exec::{exec, fetch, Val};
@@ -20,7 +22,9 @@ use super::{sql, Error, Site};
 use crate::dialect::Dialect;
 use crate::store::Db;
 
-fn env() -> Environment<'static> {
+/// The environment transforms are compiled in (strict undefined, Python
+/// methods).
+pub fn env() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -60,28 +64,194 @@ fn to_value(v: &Val) -> Value {
     }
 }
 
-fn to_json(v: &Value) -> serde_json::Value {
+/// A computed value, before it is bound or put in the JSON payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    /// NULL (`none`).
+    Null,
+    /// A boolean (JSON `true`/`false`; SQLite stores 1/0, as `json_extract`
+    /// did).
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A finite float.
+    Float(f64),
+    /// Text (and anything else, as minijinja prints it).
+    Text(String),
+}
+
+fn to_out(v: Value) -> Out {
     if v.is_none() || v.is_undefined() {
-        return serde_json::Value::Null;
+        return Out::Null;
     }
     use minijinja::value::ValueKind;
     match v.kind() {
-        ValueKind::Bool => serde_json::Value::Bool(v.is_true()),
-        ValueKind::Number => i64::try_from(v.clone()).map_or_else(
-            |_| {
-                f64::try_from(v.clone())
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or_else(
-                        || serde_json::Value::String(v.to_string()),
-                        serde_json::Value::Number,
-                    )
+        ValueKind::Bool => Out::Bool(v.is_true()),
+        ValueKind::Number => match i64::try_from(v.clone()) {
+            Ok(i) => Out::Int(i),
+            Err(_) => match f64::try_from(v.clone()) {
+                Ok(f) if f.is_finite() => Out::Float(f),
+                _ => Out::Text(v.to_string()),
             },
-            |i| serde_json::json!(i),
-        ),
-        ValueKind::String => serde_json::Value::String(v.as_str().unwrap_or_default().to_string()),
-        _ => serde_json::Value::String(v.to_string()),
+        },
+        ValueKind::String => match v.as_str() {
+            Some(s) => Out::Text(s.to_string()),
+            None => Out::Text(v.to_string()),
+        },
+        _ => Out::Text(v.to_string()),
     }
+}
+
+impl Out {
+    /// As JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Out::Null => serde_json::Value::Null,
+            Out::Bool(b) => serde_json::Value::Bool(*b),
+            Out::Int(i) => serde_json::json!(i),
+            Out::Float(f) => serde_json::json!(f),
+            Out::Text(s) => serde_json::Value::String(s.clone()),
+        }
+    }
+}
+
+/// The columns of a fetched row as the template context: a map from
+/// column name to value, looked up by name (no per-row map is built).
+#[derive(Debug)]
+struct RowContext {
+    /// Distinct column names (a later column of the same name wins, as
+    /// when the row was collected into a map), with their row index.
+    names: Arc<[(String, usize)]>,
+    values: Vec<Value>,
+}
+
+impl minijinja::value::Object for RowContext {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        let at = self
+            .names
+            .binary_search_by(|(n, _)| n.as_str().cmp(key))
+            .ok()?;
+        self.values.get(at).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        let names = self.names.clone();
+        minijinja::value::Enumerator::Iter(Box::new(
+            (0..names.len()).map(move |i| Value::from(names[i].0.as_str())),
+        ))
+    }
+}
+
+/// The context layout of rows with columns `names` (the first column, the
+/// key, is not part of the context): distinct names in sorted order with
+/// the index of the column each one reads.
+fn layout(names: &[String]) -> Arc<[(String, usize)]> {
+    let mut map = std::collections::BTreeMap::new();
+    for (i, n) in names.iter().enumerate().skip(1) {
+        map.insert(n.clone(), i);
+    }
+    map.into_iter().collect::<Vec<_>>().into()
+}
+
+/// The `set` templates of a transform compiled for rows of one shape.
+pub struct Evaluator<'e> {
+    compiled: Vec<(&'e str, Compiled<'e>)>,
+    layout: Arc<[(String, usize)]>,
+}
+
+impl<'e> Evaluator<'e> {
+    /// Compiles `set` in `env` for rows with columns `names` (column 0 is
+    /// the key and not part of the context).
+    ///
+    /// # Errors
+    /// A template that does not compile, naming its column.
+    pub fn new(
+        env: &'e Environment<'static>,
+        set: &'e [(String, String)],
+        names: &[String],
+    ) -> Result<Evaluator<'e>, String> {
+        let mut compiled = Vec::with_capacity(set.len());
+        for (col, template) in set {
+            let c = match expression_of(template) {
+                Some(expr) => Compiled::Expr(
+                    env.compile_expression(expr)
+                        .map_err(|e| format!("`set.{col}`: {e}"))?,
+                ),
+                None => Compiled::Template(
+                    env.template_from_str(template)
+                        .map_err(|e| format!("`set.{col}`: {e}"))?,
+                ),
+            };
+            compiled.push((col.as_str(), c));
+        }
+        Ok(Evaluator {
+            compiled,
+            layout: layout(names),
+        })
+    }
+
+    /// The row columns the context reads, in the order `eval` wants their
+    /// values.
+    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.layout.iter().map(|(_, i)| *i)
+    }
+
+    /// Evaluates every `set` template over one row whose context values
+    /// are `values` (in the order of [`Evaluator::columns`]).
+    ///
+    /// # Errors
+    /// The template error, naming the column and the row's key.
+    pub fn eval(&self, values: Vec<Value>, key: &Val) -> Result<Vec<Out>, String> {
+        let ctx = Value::from_object(RowContext {
+            names: self.layout.clone(),
+            values,
+        });
+        let mut out = Vec::with_capacity(self.compiled.len());
+        for (col, c) in &self.compiled {
+            let value = match c {
+                Compiled::Expr(e) => match e.eval(ctx.clone()) {
+                    Ok(v) if v.is_undefined() => Err(minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        "the expression is undefined (a misspelt column name?)",
+                    )),
+                    other => other.map(to_out),
+                },
+                Compiled::Template(t) => t.render(&ctx).map(Out::Text),
+            }
+            .map_err(|e| format!("`set.{col}` for the row with key {}: {e}", key.display()))?;
+            out.push(value);
+        }
+        Ok(out)
+    }
+}
+
+/// Evaluates `set` over rows (column names → values; column 0 is the key):
+/// per row, the value of each `set` column in order. The templates are
+/// compiled once per call.
+///
+/// # Errors
+/// The template error, naming the column and the row's key.
+pub fn evaluate_rows(
+    set: &[(String, String)],
+    names: &[String],
+    rows: &[Vec<Val>],
+) -> Result<Vec<Vec<Out>>, String> {
+    let env = env();
+    let ev = Evaluator::new(&env, set, names)?;
+    let cols: Vec<usize> = ev.columns().collect();
+    rows.iter()
+        .map(|row| {
+            let values = cols
+                .iter()
+                .map(|i| row.get(*i).map_or(Value::from(()), to_value))
+                .collect();
+            ev.eval(values, row.first().unwrap_or(&Val::Null))
+        })
+        .collect()
 }
 
 /// Evaluates `set` over rows (column names → values); one JSON object per
@@ -95,51 +265,22 @@ pub fn evaluate(
     rows: &[Vec<Val>],
     key_name: &str,
 ) -> Result<Vec<serde_json::Value>, String> {
-    let env = env();
-    let mut compiled = Vec::with_capacity(set.len());
-    for (col, template) in set {
-        let c = match expression_of(template) {
-            Some(expr) => Compiled::Expr(
-                env.compile_expression(expr)
-                    .map_err(|e| format!("`set.{col}`: {e}"))?,
-            ),
-            None => Compiled::Template(
-                env.template_from_str(template)
-                    .map_err(|e| format!("`set.{col}`: {e}"))?,
-            ),
-        };
-        compiled.push((col, c));
-    }
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let key = row.first().cloned().unwrap_or(Val::Null);
-        let ctx = Value::from(
-            names
-                .iter()
-                .skip(1)
-                .zip(row.iter().skip(1))
-                .map(|(n, v)| (n.clone(), to_value(v)))
-                .collect::<std::collections::BTreeMap<String, Value>>(),
-        );
-        let mut obj = serde_json::Map::new();
-        obj.insert(key_name.to_string(), key.to_json());
-        for (col, c) in &compiled {
-            let value = match c {
-                Compiled::Expr(e) => match e.eval(&ctx) {
-                    Ok(v) if v.is_undefined() => Err(minijinja::Error::new(
-                        minijinja::ErrorKind::UndefinedError,
-                        "the expression is undefined (a misspelt column name?)",
-                    )),
-                    other => other.map(|v| to_json(&v)),
-                },
-                Compiled::Template(t) => t.render(&ctx).map(serde_json::Value::String),
+    let values = evaluate_rows(set, names, rows)?;
+    Ok(rows
+        .iter()
+        .zip(values)
+        .map(|(row, values)| {
+            let mut obj = serde_json::Map::new();
+            obj.insert(
+                key_name.to_string(),
+                row.first().map_or(serde_json::Value::Null, Val::to_json),
+            );
+            for ((col, _), v) in set.iter().zip(values) {
+                obj.insert(col.clone(), v.to_json());
             }
-            .map_err(|e| format!("`set.{col}` for the row with key {}: {e}", key.display()))?;
-            obj.insert((*col).clone(), value);
-        }
-        out.push(serde_json::Value::Object(obj));
-    }
-    Ok(out)
+            serde_json::Value::Object(obj)
+        })
+        .collect())
 }
 
 /// The write-back statement of one batch (one bind: the JSON array).
@@ -228,6 +369,117 @@ pub async fn run_batch(
     exec(db, &write, &[Val::Text(payload)])
         .await
         .map_err(|m| q_err(&write, m))?;
+    Ok(())
+}
+
+/// A raw SQLite column as a template value (text copied once).
+#[cfg(feature = "sqlite")]
+fn cell_value(c: crate::store::raw::Cell<'_>) -> Value {
+    use crate::store::raw::Cell;
+    match c {
+        Cell::Null => Value::from(()),
+        Cell::Int(i) => Value::from(i),
+        Cell::Float(f) => Value::from(f),
+        Cell::Text(t) => Value::from(t.as_ref()),
+    }
+}
+
+/// `UPDATE table SET c1 = ?1, … WHERE key = ?n` (SQLite, one row).
+#[cfg(feature = "sqlite")]
+fn row_update_sql(table: &str, key: &str, cols: &[String]) -> String {
+    let set: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let q = sql::quote_ident(Dialect::Sqlite, c).unwrap_or_else(|_| c.clone());
+            format!("{q} = ?{}", i + 1)
+        })
+        .collect();
+    format!(
+        "UPDATE {table} SET {} WHERE {key} = ?{}",
+        set.join(", "),
+        cols.len() + 1
+    )
+}
+
+/// Fetches, transforms and writes back one batch on SQLite, on the locked
+/// handle inside the batch's transaction: the rows are read with one
+/// prepared statement and written back by one prepared `UPDATE … WHERE key
+/// = ?` re-run per row. No round trips to save there (SQLite is in the
+/// process), and binding the values directly skips building a JSON
+/// payload that SQLite would parse again.
+///
+/// # Errors
+/// Query and template errors, naming the step.
+#[cfg(feature = "sqlite")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sqlite_batch(
+    conn: &crate::store::raw::Conn<'_>,
+    site: &Site,
+    scan: &Scan,
+    key: &str,
+    table: &str,
+    set: &[(String, String)],
+    binds: &[Val],
+) -> Result<(), Error> {
+    use super::exec::{bind_of, cell_val};
+    let q_err = |sql: &str, e: sqlx::Error| Error::Query {
+        site: Box::new(site.clone()),
+        sql: sql.to_string(),
+        message: crate::store::db_message(&e),
+    };
+    let fetch_sql = sql::transform_fetch(Dialect::Sqlite, scan, key, binds.len() == 2);
+    let mut fetch = conn.prepare(&fetch_sql).map_err(|e| q_err(&fetch_sql, e))?;
+    for (i, v) in binds.iter().enumerate() {
+        fetch
+            .bind(i + 1, bind_of(v))
+            .map_err(|e| q_err(&fetch_sql, e))?;
+    }
+    let width = fetch.column_count();
+    let names: Vec<String> = (0..width).map(|i| fetch.column_name(i)).collect();
+    let env = env();
+    let ev = Evaluator::new(&env, set, &names).map_err(|problem| Error::Invalid {
+        site: Box::new(site.clone()),
+        problem,
+    })?;
+    let cols: Vec<usize> = ev.columns().collect();
+    // Each row is evaluated as it is read; only keys and results are kept
+    // until the write-back (SQLite leaves it undefined whether a scan sees
+    // rows updated while it runs, so the writes wait for the end).
+    let mut results = Vec::new();
+    while fetch.step().map_err(|e| q_err(&fetch_sql, e))? {
+        let key = cell_val(fetch.column(0));
+        let values = cols.iter().map(|i| cell_value(fetch.column(*i))).collect();
+        let out = ev.eval(values, &key).map_err(|problem| Error::Invalid {
+            site: Box::new(site.clone()),
+            problem,
+        })?;
+        results.push((key, out));
+    }
+    drop(fetch);
+    if results.is_empty() {
+        return Ok(());
+    }
+    let cols: Vec<String> = set.iter().map(|(c, _)| c.clone()).collect();
+    let write = row_update_sql(table, key, &cols);
+    let mut update = conn.prepare(&write).map_err(|e| q_err(&write, e))?;
+    for (k, values) in &results {
+        for (i, v) in values.iter().enumerate() {
+            let b = match v {
+                Out::Null => crate::store::raw::Bind::Null,
+                Out::Bool(b) => crate::store::raw::Bind::Int(i64::from(*b)),
+                Out::Int(n) => crate::store::raw::Bind::Int(*n),
+                Out::Float(f) => crate::store::raw::Bind::Float(*f),
+                Out::Text(t) => crate::store::raw::Bind::Text(t),
+            };
+            update.bind(i + 1, b).map_err(|e| q_err(&write, e))?;
+        }
+        update
+            .bind(values.len() + 1, bind_of(k))
+            .map_err(|e| q_err(&write, e))?;
+        update.step().map_err(|e| q_err(&write, e))?;
+        update.reset();
+    }
     Ok(())
 }
 
