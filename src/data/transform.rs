@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
-use super::exec::{exec, fetch, Val};
+use super::exec::{fetch, Val};
 use super::model::Scan;
 use super::{sql, Error, Site};
 use crate::dialect::Dialect;
@@ -157,9 +157,123 @@ fn layout(names: &[String]) -> Arc<[(String, usize)]> {
     map.into_iter().collect::<Vec<_>>().into()
 }
 
+/// A fetched row as the evaluator reads it (column 0 is the key).
+pub trait Row {
+    /// Column `i` when it is text.
+    fn text(&self, i: usize) -> Option<&str>;
+    /// Column `i` as a template value.
+    fn value(&self, i: usize) -> Value;
+    /// The key (for error messages).
+    fn key(&self) -> Val;
+}
+
+impl Row for [Val] {
+    fn text(&self, i: usize) -> Option<&str> {
+        match self.get(i) {
+            Some(Val::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+    fn value(&self, i: usize) -> Value {
+        self.get(i).map_or(Value::from(()), to_value)
+    }
+    fn key(&self) -> Val {
+        self.first().cloned().unwrap_or(Val::Null)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Row for [crate::store::raw::Cell<'_>] {
+    fn text(&self, i: usize) -> Option<&str> {
+        match self.get(i) {
+            Some(crate::store::raw::Cell::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+    fn value(&self, i: usize) -> Value {
+        use crate::store::raw::Cell;
+        match self.get(i) {
+            None | Some(Cell::Null) => Value::from(()),
+            Some(Cell::Int(n)) => Value::from(*n),
+            Some(Cell::Float(f)) => Value::from(*f),
+            Some(Cell::Text(t)) => Value::from(t.as_ref()),
+        }
+    }
+    fn key(&self) -> Val {
+        self.first()
+            .map_or(Val::Null, |c| super::exec::cell_val(c.clone()))
+    }
+}
+
+/// A string filter evaluated natively on text values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    Lower,
+    Upper,
+    Trim,
+}
+
+/// `{{ column|lower|trim|upper… }}` on a text value, computed without the
+/// template engine: the same Rust calls minijinja's `lower`, `upper` and
+/// `trim` (no arguments) make on a string. Anything else — another value
+/// type, other filters, arguments — is evaluated by minijinja.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Chain {
+    /// Row column of the variable.
+    column: usize,
+    filters: Vec<Filter>,
+}
+
+impl Chain {
+    fn parse(expr: &str, layout: &[(String, usize)]) -> Option<Chain> {
+        let mut parts = expr.split('|').map(str::trim);
+        let var = parts.next()?;
+        let ident = var
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        const WORDS: &[&str] = &[
+            "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
+            "else", "loop", "self",
+        ];
+        if !ident || WORDS.contains(&var) {
+            return None;
+        }
+        let at = layout.binary_search_by(|(n, _)| n.as_str().cmp(var)).ok()?;
+        let filters = parts
+            .map(|f| match f {
+                "lower" => Some(Filter::Lower),
+                "upper" => Some(Filter::Upper),
+                "trim" => Some(Filter::Trim),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Chain {
+            column: layout[at].1,
+            filters,
+        })
+    }
+
+    fn apply(&self, text: &str) -> String {
+        let mut s: std::borrow::Cow<'_, str> = std::borrow::Cow::Borrowed(text);
+        for f in &self.filters {
+            s = match f {
+                Filter::Lower => s.to_lowercase().into(),
+                Filter::Upper => s.to_uppercase().into(),
+                Filter::Trim => match s {
+                    std::borrow::Cow::Borrowed(b) => std::borrow::Cow::Borrowed(b.trim()),
+                    std::borrow::Cow::Owned(o) => o.trim().to_string().into(),
+                },
+            };
+        }
+        s.into_owned()
+    }
+}
+
 /// The `set` templates of a transform compiled for rows of one shape.
 pub struct Evaluator<'e> {
-    compiled: Vec<(&'e str, Compiled<'e>)>,
+    compiled: Vec<(&'e str, Compiled<'e>, Option<Chain>)>,
     layout: Arc<[(String, usize)]>,
 }
 
@@ -174,44 +288,50 @@ impl<'e> Evaluator<'e> {
         set: &'e [(String, String)],
         names: &[String],
     ) -> Result<Evaluator<'e>, String> {
+        let layout = layout(names);
         let mut compiled = Vec::with_capacity(set.len());
         for (col, template) in set {
-            let c = match expression_of(template) {
-                Some(expr) => Compiled::Expr(
-                    env.compile_expression(expr)
-                        .map_err(|e| format!("`set.{col}`: {e}"))?,
+            let (c, chain) = match expression_of(template) {
+                Some(expr) => (
+                    Compiled::Expr(
+                        env.compile_expression(expr)
+                            .map_err(|e| format!("`set.{col}`: {e}"))?,
+                    ),
+                    Chain::parse(expr, &layout),
                 ),
-                None => Compiled::Template(
-                    env.template_from_str(template)
-                        .map_err(|e| format!("`set.{col}`: {e}"))?,
+                None => (
+                    Compiled::Template(
+                        env.template_from_str(template)
+                            .map_err(|e| format!("`set.{col}`: {e}"))?,
+                    ),
+                    None,
                 ),
             };
-            compiled.push((col.as_str(), c));
+            compiled.push((col.as_str(), c, chain));
         }
-        Ok(Evaluator {
-            compiled,
-            layout: layout(names),
-        })
+        Ok(Evaluator { compiled, layout })
     }
 
-    /// The row columns the context reads, in the order `eval` wants their
-    /// values.
-    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
-        self.layout.iter().map(|(_, i)| *i)
-    }
-
-    /// Evaluates every `set` template over one row whose context values
-    /// are `values` (in the order of [`Evaluator::columns`]).
+    /// Evaluates every `set` template over one row.
     ///
     /// # Errors
     /// The template error, naming the column and the row's key.
-    pub fn eval(&self, values: Vec<Value>, key: &Val) -> Result<Vec<Out>, String> {
-        let ctx = Value::from_object(RowContext {
-            names: self.layout.clone(),
-            values,
-        });
+    pub fn eval<R: Row + ?Sized>(&self, row: &R) -> Result<Vec<Out>, String> {
+        let mut ctx: Option<Value> = None;
         let mut out = Vec::with_capacity(self.compiled.len());
-        for (col, c) in &self.compiled {
+        for (col, c, chain) in &self.compiled {
+            if let Some(text) = chain.as_ref().and_then(|ch| row.text(ch.column)) {
+                if let Some(ch) = chain {
+                    out.push(Out::Text(ch.apply(text)));
+                    continue;
+                }
+            }
+            let ctx = ctx.get_or_insert_with(|| {
+                Value::from_object(RowContext {
+                    names: self.layout.clone(),
+                    values: self.layout.iter().map(|(_, i)| row.value(*i)).collect(),
+                })
+            });
             let value = match c {
                 Compiled::Expr(e) => match e.eval(ctx.clone()) {
                     Ok(v) if v.is_undefined() => Err(minijinja::Error::new(
@@ -220,9 +340,14 @@ impl<'e> Evaluator<'e> {
                     )),
                     other => other.map(to_out),
                 },
-                Compiled::Template(t) => t.render(&ctx).map(Out::Text),
+                Compiled::Template(t) => t.render(&*ctx).map(Out::Text),
             }
-            .map_err(|e| format!("`set.{col}` for the row with key {}: {e}", key.display()))?;
+            .map_err(|e| {
+                format!(
+                    "`set.{col}` for the row with key {}: {e}",
+                    row.key().display()
+                )
+            })?;
             out.push(value);
         }
         Ok(out)
@@ -242,16 +367,7 @@ pub fn evaluate_rows(
 ) -> Result<Vec<Vec<Out>>, String> {
     let env = env();
     let ev = Evaluator::new(&env, set, names)?;
-    let cols: Vec<usize> = ev.columns().collect();
-    rows.iter()
-        .map(|row| {
-            let values = cols
-                .iter()
-                .map(|i| row.get(*i).map_or(Value::from(()), to_value))
-                .collect();
-            ev.eval(values, row.first().unwrap_or(&Val::Null))
-        })
-        .collect()
+    rows.iter().map(|row| ev.eval(row.as_slice())).collect()
 }
 
 /// Evaluates `set` over rows (column names → values); one JSON object per
@@ -331,12 +447,13 @@ pub fn write_back_sql(
     }
 }
 
-/// Fetches, transforms and writes back one batch (inside the batch's
-/// transaction). `binds`: the range's bounds.
+/// Fetches and transforms one batch (inside the batch's transaction);
+/// returns the write-back statement and its one bind (the JSON payload),
+/// `None` when the range holds no rows. `binds`: the range's bounds.
 ///
 /// # Errors
 /// Query and template errors, naming the step.
-pub async fn run_batch(
+pub async fn prepare_batch(
     db: &mut Db,
     site: &Site,
     scan: &Scan,
@@ -344,44 +461,66 @@ pub async fn run_batch(
     table: &str,
     set: &[(String, String)],
     binds: &[Val],
-) -> Result<(), Error> {
+) -> Result<Option<(String, Val)>, Error> {
     let dialect = db.dialect();
     let fetch_sql = sql::transform_fetch(dialect, scan, key, binds.len() == 2);
-    let q_err = |sql: &str, message: String| Error::Query {
-        site: Box::new(site.clone()),
-        sql: sql.to_string(),
-        message,
-    };
     let (names, rows) = fetch(db, &fetch_sql, binds)
         .await
-        .map_err(|m| q_err(&fetch_sql, m))?;
+        .map_err(|message| Error::Query {
+            site: Box::new(site.clone()),
+            sql: fetch_sql.clone(),
+            message,
+        })?;
     if rows.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let key_name = sql::unquote(key);
-    let objects = evaluate(set, &names, &rows, &key_name).map_err(|problem| Error::Invalid {
+    let invalid = |problem: String| Error::Invalid {
         site: Box::new(site.clone()),
         problem,
-    })?;
+    };
+    let env = env();
+    let ev = Evaluator::new(&env, set, &names).map_err(invalid)?;
+    // The payload is written directly (no JSON tree per row).
+    let mut payload: Vec<u8> = Vec::with_capacity(rows.len() * 64);
+    let json_err = |e: serde_json::Error| invalid(format!("building the batch payload: {e}"));
+    payload.push(b'[');
+    let key_is_set = set.iter().any(|(c, _)| *c == key_name);
+    for (n, row) in rows.iter().enumerate() {
+        let values = ev.eval(row.as_slice()).map_err(invalid)?;
+        if n > 0 {
+            payload.push(b',');
+        }
+        payload.push(b'{');
+        let mut first = true;
+        if !key_is_set {
+            serde_json::to_writer(&mut payload, &key_name).map_err(json_err)?;
+            payload.push(b':');
+            let k = row.first().map_or(serde_json::Value::Null, Val::to_json);
+            serde_json::to_writer(&mut payload, &k).map_err(json_err)?;
+            first = false;
+        }
+        for ((col, _), v) in set.iter().zip(&values) {
+            if !first {
+                payload.push(b',');
+            }
+            first = false;
+            serde_json::to_writer(&mut payload, col).map_err(json_err)?;
+            payload.push(b':');
+            match v {
+                Out::Text(t) => serde_json::to_writer(&mut payload, t),
+                other => serde_json::to_writer(&mut payload, &other.to_json()),
+            }
+            .map_err(json_err)?;
+        }
+        payload.push(b'}');
+    }
+    payload.push(b']');
+    let payload = String::from_utf8(payload)
+        .map_err(|e| invalid(format!("building the batch payload: {e}")))?;
     let cols: Vec<String> = set.iter().map(|(c, _)| c.clone()).collect();
     let write = write_back_sql(dialect, table, key, &key_name, &cols);
-    let payload = serde_json::Value::Array(objects).to_string();
-    exec(db, &write, &[Val::Text(payload)])
-        .await
-        .map_err(|m| q_err(&write, m))?;
-    Ok(())
-}
-
-/// A raw SQLite column as a template value (text copied once).
-#[cfg(feature = "sqlite")]
-fn cell_value(c: crate::store::raw::Cell<'_>) -> Value {
-    use crate::store::raw::Cell;
-    match c {
-        Cell::Null => Value::from(()),
-        Cell::Int(i) => Value::from(i),
-        Cell::Float(f) => Value::from(f),
-        Cell::Text(t) => Value::from(t.as_ref()),
-    }
+    Ok(Some((write, Val::Text(payload))))
 }
 
 /// `UPDATE table SET c1 = ?1, … WHERE key = ?n` (SQLite, one row).
@@ -442,18 +581,19 @@ pub(crate) fn sqlite_batch(
         site: Box::new(site.clone()),
         problem,
     })?;
-    let cols: Vec<usize> = ev.columns().collect();
     // Each row is evaluated as it is read; only keys and results are kept
     // until the write-back (SQLite leaves it undefined whether a scan sees
     // rows updated while it runs, so the writes wait for the end).
     let mut results = Vec::new();
     while fetch.step().map_err(|e| q_err(&fetch_sql, e))? {
-        let key = cell_val(fetch.column(0));
-        let values = cols.iter().map(|i| cell_value(fetch.column(*i))).collect();
-        let out = ev.eval(values, &key).map_err(|problem| Error::Invalid {
-            site: Box::new(site.clone()),
-            problem,
-        })?;
+        let cells: Vec<_> = (0..width).map(|i| fetch.column(i)).collect();
+        let out = ev
+            .eval(cells.as_slice())
+            .map_err(|problem| Error::Invalid {
+                site: Box::new(site.clone()),
+                problem,
+            })?;
+        let key = cells.into_iter().next().map_or(Val::Null, cell_val);
         results.push((key, out));
     }
     drop(fetch);

@@ -336,14 +336,17 @@ impl Stmt<'_> {
 
     /// Column `i` (0-based) of the current row (after `step` returned
     /// `true`); the borrow ends before the next `step`.
-    pub fn column(&mut self, i: usize) -> Cell<'_> {
+    pub fn column(&self, i: usize) -> Cell<'_> {
         let Ok(i) = c_int::try_from(i) else {
             return Cell::Null;
         };
         // SAFETY: a live statement positioned on a row; text/blob pointers
-        // stay valid until the next step/reset/finalize, which need
-        // `&mut self` while the returned borrow lives. `bytes` is read after
-        // the text/blob conversion as the SQLite docs require.
+        // stay valid until the next step/reset/finalize (which need `&mut
+        // self`, so not while the returned borrow lives) or a conversion of
+        // the same column to another encoding: a column is only ever read
+        // here, as blob or as UTF-8 text by its type, so a second read
+        // returns the same pointer. `bytes` is read after the text/blob
+        // call as the SQLite docs require.
         unsafe {
             match ffi::sqlite3_column_type(self.raw, i) {
                 ffi::SQLITE_INTEGER => Cell::Int(ffi::sqlite3_column_int64(self.raw, i)),
