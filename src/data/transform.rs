@@ -481,20 +481,37 @@ pub async fn prepare_batch(
     };
     let env = env();
     let ev = Evaluator::new(&env, set, &names).map_err(invalid)?;
-    // The payload is written directly (no JSON tree per row).
+    let payload = payload(&ev, set, &rows, &key_name).map_err(invalid)?;
+    let cols: Vec<String> = set.iter().map(|(c, _)| c.clone()).collect();
+    let write = write_back_sql(dialect, table, key, &key_name, &cols);
+    Ok(Some((write, Val::Text(payload))))
+}
+
+/// The JSON payload of a batch: one object per row with the key under
+/// `key_name` and each `set` column, written directly (no JSON tree per
+/// row).
+///
+/// # Errors
+/// The template error, naming the column and the row's key.
+fn payload(
+    ev: &Evaluator<'_>,
+    set: &[(String, String)],
+    rows: &[Vec<Val>],
+    key_name: &str,
+) -> Result<String, String> {
     let mut payload: Vec<u8> = Vec::with_capacity(rows.len() * 64);
-    let json_err = |e: serde_json::Error| invalid(format!("building the batch payload: {e}"));
+    let json_err = |e: serde_json::Error| format!("building the batch payload: {e}");
     payload.push(b'[');
-    let key_is_set = set.iter().any(|(c, _)| *c == key_name);
+    let key_is_set = set.iter().any(|(c, _)| c == key_name);
     for (n, row) in rows.iter().enumerate() {
-        let values = ev.eval(row.as_slice()).map_err(invalid)?;
+        let values = ev.eval(row.as_slice())?;
         if n > 0 {
             payload.push(b',');
         }
         payload.push(b'{');
         let mut first = true;
         if !key_is_set {
-            serde_json::to_writer(&mut payload, &key_name).map_err(json_err)?;
+            serde_json::to_writer(&mut payload, key_name).map_err(json_err)?;
             payload.push(b':');
             let k = row.first().map_or(serde_json::Value::Null, Val::to_json);
             serde_json::to_writer(&mut payload, &k).map_err(json_err)?;
@@ -516,11 +533,7 @@ pub async fn prepare_batch(
         payload.push(b'}');
     }
     payload.push(b']');
-    let payload = String::from_utf8(payload)
-        .map_err(|e| invalid(format!("building the batch payload: {e}")))?;
-    let cols: Vec<String> = set.iter().map(|(c, _)| c.clone()).collect();
-    let write = write_back_sql(dialect, table, key, &key_name, &cols);
-    Ok(Some((write, Val::Text(payload))))
+    String::from_utf8(payload).map_err(|e| format!("building the batch payload: {e}"))
 }
 
 /// `UPDATE table SET c1 = ?1, … WHERE key = ?n` (SQLite, one row).
@@ -655,5 +668,88 @@ mod tests {
         let err =
             evaluate(&[("a".into(), "{{ missing }}".into())], &names, &rows, "id").unwrap_err();
         assert!(err.contains("key 1"), "{err}");
+    }
+    /// The native filter chains give exactly what minijinja gives, and
+    /// anything they do not cover goes through minijinja.
+    #[test]
+    fn filter_chains_match_minijinja() {
+        let names = vec![
+            "id".to_string(),
+            "id".to_string(),
+            "email".to_string(),
+            "n".to_string(),
+        ];
+        let texts = [
+            "  User1@Example.COM ",
+            "\u{2003}ÀÉÎ straße\u{a0}",
+            "",
+            "   ",
+            "ǅ İ ß ﬃ",
+            "tab\tand\nnewline\r\n",
+        ];
+        let templates = [
+            "{{ email|trim|lower }}",
+            "{{ email | upper | trim }}",
+            "{{ email }}",
+            "{{ email|lower|lower|trim|upper }}",
+            "{{ n|lower }}",
+            "{{ email|trim(' ') }}",
+            "{{ missing|lower }}",
+        ];
+        let env = env();
+        for t in templates {
+            let set = vec![("out".to_string(), t.to_string())];
+            let ev = Evaluator::new(&env, &set, &names).unwrap();
+            let expr = env.compile_expression(expression_of(t).unwrap()).unwrap();
+            for text in texts {
+                for n in [Val::Int(7), Val::Null, Val::Text("MiXed ".into())] {
+                    let row = vec![Val::Int(1), Val::Int(1), Val::Text(text.into()), n];
+                    let fast = ev.eval(row.as_slice());
+                    let ctx = Value::from(
+                        [
+                            ("id", Value::from(1)),
+                            ("email", Value::from(text)),
+                            ("n", to_value(&row[3])),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect::<std::collections::BTreeMap<String, Value>>(),
+                    );
+                    let slow = match expr.eval(&ctx) {
+                        Ok(v) if v.is_undefined() => None,
+                        Ok(v) => Some(to_out(v)),
+                        Err(_) => None,
+                    };
+                    assert_eq!(fast.ok(), slow.map(|v| vec![v]), "{t} over {text:?}");
+                }
+            }
+        }
+        let layout = layout(&names);
+        assert!(Chain::parse("email|trim|lower", &layout).is_some());
+        assert!(Chain::parse("none|lower", &layout).is_none());
+        assert!(Chain::parse("email|title", &layout).is_none());
+        assert!(Chain::parse("email.strip()", &layout).is_none());
+        assert!(Chain::parse("nope|lower", &layout).is_none());
+    }
+
+    /// The directly written payload is the JSON the tree would give.
+    #[test]
+    fn payload_is_the_json_of_the_rows() {
+        let names = vec!["id".to_string(), "id".to_string(), "name".to_string()];
+        let rows = vec![
+            vec![Val::Int(1), Val::Int(1), Val::Text("a \"q\" \\ é\n".into())],
+            vec![Val::Int(2), Val::Int(2), Val::Null],
+        ];
+        let set = vec![
+            ("name".to_string(), "{{ name|upper }}".to_string()),
+            ("len".to_string(), "{{ (name or '')|length }}".to_string()),
+            ("flag".to_string(), "{{ name is none }}".to_string()),
+        ];
+        let tree = serde_json::Value::Array(evaluate(&set, &names, &rows, "id").unwrap());
+        let env = env();
+        let ev = Evaluator::new(&env, &set, &names).unwrap();
+        let direct: serde_json::Value =
+            serde_json::from_str(&payload(&ev, &set, &rows, "id").unwrap()).unwrap();
+        assert_eq!(tree, direct);
     }
 }
