@@ -234,6 +234,30 @@ async fn first_row(db: &mut Db, sql: &str, binds: &[Val]) -> Result<Vec<Val>, St
     })
 }
 
+/// A value as a raw SQLite bind.
+#[cfg(feature = "sqlite")]
+pub(crate) fn bind_of(v: &Val) -> crate::store::raw::Bind<'_> {
+    use crate::store::raw::Bind;
+    match v {
+        Val::Null => Bind::Null,
+        Val::Int(i) => Bind::Int(*i),
+        Val::Float(f) => Bind::Float(*f),
+        Val::Text(s) => Bind::Text(s),
+    }
+}
+
+/// A raw SQLite column as a value.
+#[cfg(feature = "sqlite")]
+pub(crate) fn cell_val(c: crate::store::raw::Cell<'_>) -> Val {
+    use crate::store::raw::Cell;
+    match c {
+        Cell::Null => Val::Null,
+        Cell::Int(i) => Val::Int(i),
+        Cell::Float(f) => Val::Float(f),
+        Cell::Text(t) => Val::Text(t.into_owned()),
+    }
+}
+
 /// Everything the data runner needs from the migrator.
 pub struct Ctx<'a> {
     /// The version tables.
@@ -257,13 +281,9 @@ fn version_table(dialect: Dialect, tables: &VersionTables) -> String {
     sql::quote_ident(dialect, tables.name()).unwrap_or_else(|_| tables.name().to_string())
 }
 
-/// The row's state and progress text.
-async fn read_row(
-    db: &mut Db,
-    tables: &VersionTables,
-    id: &str,
-) -> Result<Option<(String, Option<String>)>, Error> {
-    let dialect = db.dialect();
+/// `SELECT state, progress FROM _versions WHERE version = ?` (`FOR
+/// UPDATE` on PostgreSQL and MySQL).
+fn read_row_sql(dialect: Dialect, tables: &VersionTables) -> String {
     let progress = match dialect {
         Dialect::Sqlite => "progress",
         Dialect::Postgres => "progress::text",
@@ -281,11 +301,20 @@ async fn read_row(
         Dialect::Postgres | Dialect::Mysql => " FOR UPDATE",
     };
     let mut p = sql::Params::new(dialect);
-    let q = format!(
+    format!(
         "SELECT state, {progress} FROM {} WHERE version = {}{lock}",
         version_table(dialect, tables),
         p.marker()
-    );
+    )
+}
+
+/// The row's state and progress text.
+async fn read_row(
+    db: &mut Db,
+    tables: &VersionTables,
+    id: &str,
+) -> Result<Option<(String, Option<String>)>, Error> {
+    let q = read_row_sql(db.dialect(), tables);
     let row = first_row(db, &q, &[Val::Text(id.to_string())])
         .await
         .map_err(|m| db_err("reading the checkpoint", m))?;
@@ -299,6 +328,28 @@ async fn read_row(
         )),
         _ => None,
     })
+}
+
+/// Takes over the stored checkpoint when another process moved the step
+/// on (the database's checkpoint is the truth).
+fn adopt_stored(cp: &mut Checkpoint, state: &str, text: &str) {
+    if let Some(stored) = Checkpoint::from_json(text) {
+        if state != "applied" && stored.step == cp.step && stored.rows_done > cp.rows_done {
+            cp.last_key = stored.last_key;
+            cp.rows_done = stored.rows_done;
+        }
+    }
+}
+
+/// The checkpoint after a batch of `rows` rows ending at `hi`.
+fn advance(cp: &mut Checkpoint, hi: &Val, rows: u64, started: Instant, at_start: u64) {
+    cp.last_key = Some(hi.to_json());
+    cp.rows_done += rows;
+    let secs = started.elapsed().as_secs_f64();
+    if secs > 0.0 {
+        cp.rate = Some((cp.rows_done - at_start) as f64 / secs);
+    }
+    cp.updated_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
 }
 
 fn db_err(what: &str, message: String) -> Error {
@@ -342,6 +393,21 @@ fn begin(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         Dialect::Postgres | Dialect::Mysql => "BEGIN",
+    }
+}
+
+/// The start of a batch's transaction. PostgreSQL: batches commit with
+/// `synchronous_commit = off`. Exactly-once does not need each batch to be
+/// flushed: a batch and its checkpoint are in one transaction, and a crash
+/// of the server loses a suffix of whole transactions, so the resumed run
+/// redoes exactly those batches. The revision's final commit (and the
+/// failure or interruption record) is synchronous and flushes the WAL up to
+/// it, so a finished revision is as durable as one plain UPDATE. This
+/// saves a WAL flush per batch (design notes, Performance).
+fn begin_batch(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "BEGIN; SET LOCAL synchronous_commit TO OFF",
+        Dialect::Sqlite | Dialect::Mysql => begin(dialect),
     }
 }
 
@@ -759,6 +825,96 @@ async fn run_step(
     }
 }
 
+/// The loop-invariant SQL and state of a batched step.
+struct Plan<'a> {
+    site: &'a Site,
+    scan: &'a Scan,
+    key: &'a str,
+    action: &'a BatchAction,
+    /// Boundary without / with a lower bound.
+    bounds: (String, String),
+    /// Batch statement without / with a lower bound (`None`: transform).
+    batches: (Option<String>, Option<String>),
+    /// Checkpoint re-read.
+    read: String,
+    /// Checkpoint save.
+    save: String,
+    /// PostgreSQL: fewer round trips per batch.
+    pg: Option<PgPlan>,
+    started: Instant,
+    at_start: u64,
+}
+
+/// PostgreSQL's folded statements: the checkpoint re-read (`FOR UPDATE`)
+/// with the boundary, and the batch with the checkpoint save (a
+/// data-modifying `WITH`), so a batch is four round trips (`BEGIN`, read +
+/// boundary, batch + checkpoint, `COMMIT`) instead of six. Values stay
+/// bound.
+struct PgPlan {
+    /// Re-read + boundary without / with a lower bound: binds `[lo,] id`;
+    /// columns `state, progress, hi, n`.
+    read_bound: (String, String),
+    /// Batch + checkpoint without / with a lower bound (`None`:
+    /// transform): binds `[lo,] hi, progress, id`.
+    batch_save: (Option<String>, Option<String>),
+    /// The version table, quoted.
+    version_table: String,
+}
+
+/// `WITH batch AS (<statement>) UPDATE _versions SET … progress = $n …`:
+/// the statement of a batch and its checkpoint in one round trip
+/// (PostgreSQL). `binds`: how many parameters `statement` has.
+fn pg_with_checkpoint(version_table: &str, statement: &str, binds: usize) -> String {
+    format!(
+        "WITH batch AS ({statement}) UPDATE {version_table} SET state = 'running', error = NULL, progress = CAST(${} AS jsonb) WHERE version = ${}",
+        binds + 1,
+        binds + 2
+    )
+}
+
+impl PgPlan {
+    fn new(
+        tables: &VersionTables,
+        bounds: &(String, String),
+        batches: &(Option<String>, Option<String>),
+    ) -> PgPlan {
+        let vt = version_table(Dialect::Postgres, tables);
+        let read_bound = |bound: &str, binds: usize| {
+            format!(
+                "SELECT v.state, v.progress::text, bd.* FROM {vt} AS v, ({bound}) AS bd WHERE v.version = ${} FOR UPDATE OF v",
+                binds + 1
+            )
+        };
+        PgPlan {
+            read_bound: (read_bound(&bounds.0, 0), read_bound(&bounds.1, 1)),
+            batch_save: (
+                batches.0.as_deref().map(|b| pg_with_checkpoint(&vt, b, 1)),
+                batches.1.as_deref().map(|b| pg_with_checkpoint(&vt, b, 2)),
+            ),
+            version_table: vt.clone(),
+        }
+    }
+}
+
+impl Plan<'_> {
+    fn bound(&self, has_lo: bool) -> &str {
+        if has_lo {
+            &self.bounds.1
+        } else {
+            &self.bounds.0
+        }
+    }
+
+    fn batch(&self, has_lo: bool) -> &str {
+        let b = if has_lo {
+            &self.batches.1
+        } else {
+            &self.batches.0
+        };
+        b.as_deref().unwrap_or_default()
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run_batched(
     db: &mut Db,
@@ -791,50 +947,68 @@ async fn run_batched(
         total: cp.total,
         resumed_at: cp.rows_done,
     });
-    let started = Instant::now();
-    let at_start = cp.rows_done;
+    let plan = Plan {
+        site,
+        scan,
+        key,
+        action,
+        bounds: (
+            sql::boundary(dialect, scan, key, false, n),
+            sql::boundary(dialect, scan, key, true, n),
+        ),
+        batches: (
+            sql::batch(dialect, scan, key, action, false),
+            sql::batch(dialect, scan, key, action, true),
+        ),
+        read: read_row_sql(dialect, ctx.tables),
+        save: checkpoint_sql(dialect, ctx.tables),
+        pg: None,
+        started: Instant::now(),
+        at_start: cp.rows_done,
+    };
+    let plan = Plan {
+        pg: (dialect == Dialect::Postgres)
+            .then(|| PgPlan::new(ctx.tables, &plan.bounds, &plan.batches)),
+        ..plan
+    };
     let mut batches = 0u64;
-    let (first_bound, next_bound) = (
-        sql::boundary(dialect, scan, key, false, n),
-        sql::boundary(dialect, scan, key, true, n),
-    );
-    let (first_batch, next_batch) = (
-        sql::batch(dialect, scan, key, action, false),
-        sql::batch(dialect, scan, key, action, true),
-    );
     loop {
         if ctx.options.cancel.load(Ordering::SeqCst) {
+            // PostgreSQL: a synchronous no-op write of the row flushes the
+            // batches committed without waiting for the disk before the
+            // process reports where it stopped (see `begin_batch`).
+            if db.dialect() == Dialect::Postgres {
+                let q = format!(
+                    "UPDATE {} SET progress = progress WHERE version = $1",
+                    version_table(Dialect::Postgres, ctx.tables)
+                );
+                if let Err(m) = exec(db, &q, &[Val::Text(rev.id.clone())]).await {
+                    tracing::warn!("could not flush the checkpoint of {}: {m}", rev.id);
+                }
+            }
             return Err(Error::Cancelled {
                 revision: rev.id.clone(),
                 step: cp.step + 1,
                 rows: cp.rows_done,
             });
         }
-        db.execute_script(begin(dialect), "starting a transaction")
-            .await?;
-        let outcome = one_batch(
-            db,
-            ctx,
-            rev,
-            site,
-            scan,
-            key,
-            action,
-            cp,
-            started,
-            at_start,
-            (&first_bound, &next_bound),
-            (first_batch.as_deref(), next_batch.as_deref()),
-        )
-        .await;
+        // On failure the checkpoint stays at the last committed batch (the
+        // caller records it with the error).
+        let before = cp.clone();
+        #[allow(unreachable_patterns)]
+        let outcome = match db {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => sqlite_batch(c, &plan, &rev.id, cp).await,
+            _ => generic_batch(db, &plan, &rev.id, cp).await,
+        };
         match outcome {
             Ok(true) => {}
             Ok(false) => {
-                rollback(db).await;
+                *cp = before;
                 break;
             }
             Err(e) => {
-                rollback(db).await;
+                *cp = before;
                 return Err(e);
             }
         }
@@ -857,70 +1031,239 @@ async fn run_batched(
     Ok(())
 }
 
-/// One batch inside an open transaction: boundary, batch, checkpoint,
-/// COMMIT. `false`: no rows left (the caller rolls back).
-#[allow(clippy::too_many_arguments)]
-async fn one_batch(
+/// One batch through sqlx, statement by statement: `BEGIN`, re-read the
+/// checkpoint, boundary, batch, checkpoint, `COMMIT`. `false`: no rows
+/// left (rolled back).
+async fn generic_batch(
     db: &mut Db,
-    ctx: &Ctx<'_>,
-    rev: &Revision,
-    site: &Site,
-    scan: &Scan,
-    key: &str,
-    action: &BatchAction,
+    plan: &Plan<'_>,
+    id: &str,
     cp: &mut Checkpoint,
-    started: Instant,
-    at_start: u64,
-    bounds: (&str, &str),
-    batches: (Option<&str>, Option<&str>),
 ) -> Result<bool, Error> {
+    let dialect = db.dialect();
+    db.execute_script(begin_batch(dialect), "starting a transaction")
+        .await?;
+    match generic_batch_body(db, plan, id, cp).await {
+        Ok(true) => {
+            db.execute_script("COMMIT", "committing a batch").await?;
+            Ok(true)
+        }
+        other => {
+            rollback(db).await;
+            other
+        }
+    }
+}
+
+async fn generic_batch_body(
+    db: &mut Db,
+    plan: &Plan<'_>,
+    id: &str,
+    cp: &mut Checkpoint,
+) -> Result<bool, Error> {
+    let site = plan.site;
+    let id_val = Val::Text(id.to_string());
     // The database's checkpoint is the truth (another process may have
-    // moved it on SQLite, where no run lock is taken).
-    if let Some((state, Some(text))) = read_row(db, ctx.tables, &rev.id).await? {
-        if let Some(stored) = Checkpoint::from_json(&text) {
-            if state != "applied" && stored.step == cp.step && stored.rows_done > cp.rows_done {
-                cp.last_key = stored.last_key;
-                cp.rows_done = stored.rows_done;
+    // moved it on SQLite, where no run lock is taken; on the others a
+    // killed client's last batch may still be committing: `FOR UPDATE`
+    // waits for it).
+    let mut bound = None;
+    if let Some(pg) = &plan.pg {
+        let lo = cp.last_key.as_ref().map(Val::from_json);
+        let q = if lo.is_some() {
+            &pg.read_bound.1
+        } else {
+            &pg.read_bound.0
+        };
+        let binds: Vec<Val> = lo.into_iter().chain([id_val.clone()]).collect();
+        let row = first_row(db, q, &binds)
+            .await
+            .map_err(|m| query_err(site, q, m))?;
+        if let [state, progress, hi, n] = row.as_slice() {
+            let before = cp.last_key.clone();
+            if let (Val::Text(state), Val::Text(text)) = (state, progress) {
+                adopt_stored(cp, state, text);
             }
+            // The boundary was read with the statement's snapshot: good
+            // only when the checkpoint it started from still stands.
+            if cp.last_key == before {
+                bound = Some((hi.clone(), n.as_f64().unwrap_or(0.0) as u64));
+            }
+        }
+    } else {
+        let row = first_row(db, &plan.read, std::slice::from_ref(&id_val))
+            .await
+            .map_err(|m| db_err("reading the checkpoint", m))?;
+        if let [Val::Text(state), Val::Text(text)] = row.as_slice() {
+            adopt_stored(cp, state, text);
         }
     }
     let lo = cp.last_key.as_ref().map(Val::from_json);
-    let bound_sql = if lo.is_some() { bounds.1 } else { bounds.0 };
-    let row = first_row(db, bound_sql, lo.as_slice())
-        .await
-        .map_err(|m| query_err(site, bound_sql, m))?;
-    let (hi, rows) = match row.as_slice() {
-        [hi, count] => (hi.clone(), count.as_f64().unwrap_or(0.0) as u64),
-        _ => (Val::Null, 0),
+    let (hi, rows) = match bound {
+        Some(b) => b,
+        None => {
+            let bound_sql = plan.bound(lo.is_some());
+            let row = first_row(db, bound_sql, lo.as_slice())
+                .await
+                .map_err(|m| query_err(site, bound_sql, m))?;
+            match row.as_slice() {
+                [hi, count] => (hi.clone(), count.as_f64().unwrap_or(0.0) as u64),
+                _ => (Val::Null, 0),
+            }
+        }
     };
     if hi == Val::Null || rows == 0 {
         return Ok(false);
     }
     let mut binds: Vec<Val> = lo.iter().cloned().collect();
     binds.push(hi.clone());
-    match action {
+    advance(cp, &hi, rows, plan.started, plan.at_start);
+    let progress = Val::Text(cp.to_json());
+    // The statement of the batch (none: a transform that found no rows)
+    // with its binds, and whether it saves the checkpoint too.
+    let (stmt, binds, saved) = match plan.action {
         BatchAction::Transform { table, set } => {
-            super::transform::run_batch(db, site, scan, key, table, set, &binds).await?;
+            match super::transform::prepare_batch(db, site, plan.scan, plan.key, table, set, &binds)
+                .await?
+            {
+                None => (None, Vec::new(), false),
+                Some((write, payload)) => match &plan.pg {
+                    Some(pg) => (
+                        Some(pg_with_checkpoint(&pg.version_table, &write, 1)),
+                        vec![payload, progress.clone(), id_val.clone()],
+                        true,
+                    ),
+                    None => (Some(write), vec![payload], false),
+                },
+            }
         }
         _ => {
-            let stmt = if lo.is_some() { batches.1 } else { batches.0 };
-            let stmt = stmt.unwrap_or_default();
-            exec(db, stmt, &binds)
-                .await
-                .map_err(|m| query_err(site, stmt, m))?;
+            let folded = plan.pg.as_ref().and_then(|pg| {
+                if lo.is_some() {
+                    pg.batch_save.1.clone()
+                } else {
+                    pg.batch_save.0.clone()
+                }
+            });
+            match folded {
+                Some(q) => {
+                    binds.push(progress.clone());
+                    binds.push(id_val.clone());
+                    (Some(q), binds, true)
+                }
+                None => (Some(plan.batch(lo.is_some()).to_string()), binds, false),
+            }
+        }
+    };
+    if let Some(stmt) = stmt {
+        exec(db, &stmt, &binds)
+            .await
+            .map_err(|m| query_err(site, &stmt, m))?;
+    }
+    if !saved {
+        exec(db, &plan.save, &[progress, id_val])
+            .await
+            .map_err(|m| db_err("saving the checkpoint", m))?;
+    }
+    Ok(true)
+}
+
+/// One batch on SQLite in ONE hand-off to sqlx's worker thread: the
+/// connection is locked and every statement of the batch (`BEGIN
+/// IMMEDIATE`, checkpoint re-read, boundary, batch, checkpoint, `COMMIT`)
+/// runs as a prepared statement on this thread. `false`: no rows left
+/// (rolled back).
+#[cfg(feature = "sqlite")]
+async fn sqlite_batch(
+    c: &mut sqlx::SqliteConnection,
+    plan: &Plan<'_>,
+    id: &str,
+    cp: &mut Checkpoint,
+) -> Result<bool, Error> {
+    use crate::store::db_message;
+    let mut handle = c
+        .lock_handle()
+        .await
+        .map_err(|e| db_err("locking the connection", db_message(&e)))?;
+    let conn = crate::store::raw::Conn::new(&mut handle);
+    conn.execute("BEGIN IMMEDIATE")
+        .map_err(|e| db_err("starting a transaction", db_message(&e)))?;
+    let result = match sqlite_batch_body(&conn, plan, id, cp) {
+        Ok(true) => conn
+            .execute("COMMIT")
+            .map(|()| true)
+            .map_err(|e| db_err("committing a batch", db_message(&e))),
+        other => other,
+    };
+    if !matches!(result, Ok(true)) {
+        let _ = conn.execute("ROLLBACK");
+    }
+    result
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_batch_body(
+    conn: &crate::store::raw::Conn<'_>,
+    plan: &Plan<'_>,
+    id: &str,
+    cp: &mut Checkpoint,
+) -> Result<bool, Error> {
+    use crate::store::db_message;
+    use crate::store::raw::Bind;
+    let site = plan.site;
+    let read_err = |e: sqlx::Error| db_err("reading the checkpoint", db_message(&e));
+    let mut read = conn.prepare(&plan.read).map_err(read_err)?;
+    read.bind(1, Bind::Text(id)).map_err(read_err)?;
+    if read.step().map_err(read_err)? {
+        let state = cell_val(read.column(0));
+        if let (Val::Text(state), Val::Text(text)) = (state, cell_val(read.column(1))) {
+            adopt_stored(cp, &state, &text);
         }
     }
-    cp.last_key = Some(hi.to_json());
-    cp.rows_done += rows;
-    let secs = started.elapsed().as_secs_f64();
-    if secs > 0.0 {
-        cp.rate = Some((cp.rows_done - at_start) as f64 / secs);
+    drop(read);
+    let lo = cp.last_key.as_ref().map(Val::from_json);
+    let bound_sql = plan.bound(lo.is_some());
+    let q_err = |sql: &str, e: sqlx::Error| query_err(site, sql, db_message(&e));
+    let mut bound = conn.prepare(bound_sql).map_err(|e| q_err(bound_sql, e))?;
+    if let Some(lo) = &lo {
+        bound
+            .bind(1, bind_of(lo))
+            .map_err(|e| q_err(bound_sql, e))?;
     }
-    cp.updated_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    save_checkpoint(db, ctx, &rev.id, cp)
-        .await
-        .map_err(|m| db_err("saving the checkpoint", m))?;
-    db.execute_script("COMMIT", "committing a batch").await?;
+    let (hi, rows) = if bound.step().map_err(|e| q_err(bound_sql, e))? {
+        (
+            cell_val(bound.column(0)),
+            cell_val(bound.column(1)).as_f64().unwrap_or(0.0) as u64,
+        )
+    } else {
+        (Val::Null, 0)
+    };
+    drop(bound);
+    if hi == Val::Null || rows == 0 {
+        return Ok(false);
+    }
+    let mut binds: Vec<Val> = lo.iter().cloned().collect();
+    binds.push(hi.clone());
+    match plan.action {
+        BatchAction::Transform { table, set } => {
+            super::transform::sqlite_batch(conn, site, plan.scan, plan.key, table, set, &binds)?;
+        }
+        _ => {
+            let stmt = plan.batch(lo.is_some());
+            let mut batch = conn.prepare(stmt).map_err(|e| q_err(stmt, e))?;
+            for (i, v) in binds.iter().enumerate() {
+                batch.bind(i + 1, bind_of(v)).map_err(|e| q_err(stmt, e))?;
+            }
+            while batch.step().map_err(|e| q_err(stmt, e))? {}
+        }
+    }
+    advance(cp, &hi, rows, plan.started, plan.at_start);
+    let save_err = |e: sqlx::Error| db_err("saving the checkpoint", db_message(&e));
+    let json = cp.to_json();
+    let mut save = conn.prepare(&plan.save).map_err(save_err)?;
+    save.bind(1, Bind::Text(&json)).map_err(save_err)?;
+    save.bind(2, Bind::Text(id)).map_err(save_err)?;
+    while save.step().map_err(save_err)? {}
     Ok(true)
 }
 

@@ -18,7 +18,7 @@ use crate::dialect::{Dialect, Direction};
 pub mod introspect;
 mod lock;
 #[cfg(feature = "sqlite")]
-mod raw;
+pub(crate) mod raw;
 
 pub use lock::{FileLock, RunLock};
 

@@ -170,3 +170,263 @@ fn run(
     }
     Ok(())
 }
+
+/// A value bound to a prepared statement ([`Stmt::bind`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bind<'a> {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text (copied by SQLite when bound).
+    Text(&'a str),
+}
+
+/// A column of the current row of a [`Stmt`], by its storage class.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    /// NULL.
+    Null,
+    /// INTEGER.
+    Int(i64),
+    /// REAL.
+    Float(f64),
+    /// TEXT (invalid UTF-8 replaced), or a BLOB read as text.
+    Text(Cow<'a, str>),
+}
+
+/// sqlx's locked SQLite handle, for prepared statements run on the
+/// calling thread: no hand-off to sqlx's worker per statement or row.
+/// Statements prepared on it cannot outlive the lock.
+pub struct Conn<'h> {
+    db: *mut ffi::sqlite3,
+    _lock: std::marker::PhantomData<&'h mut ()>,
+}
+
+/// The last error of `db` as sqlx reports SQLite errors.
+///
+/// SAFETY (callers): `db` is a valid, locked connection.
+unsafe fn last_error(db: *mut ffi::sqlite3, rc: c_int) -> sqlx::Error {
+    let message = CStr::from_ptr(ffi::sqlite3_errmsg(db))
+        .to_string_lossy()
+        .into_owned();
+    let code = ffi::sqlite3_extended_errcode(db);
+    sqlx::Error::Database(Box::new(ExecError {
+        code: if code == 0 { rc } else { code },
+        message,
+    }))
+}
+
+impl<'h> Conn<'h> {
+    /// Borrows the locked handle for the lifetime of the returned value.
+    pub fn new(handle: &'h mut LockedSqliteHandle<'_>) -> Conn<'h> {
+        Conn {
+            db: handle.as_raw_handle().as_ptr(),
+            _lock: std::marker::PhantomData,
+        }
+    }
+
+    /// Prepares ONE statement (trailing `;` and blanks allowed).
+    ///
+    /// # Errors
+    /// SQLite's error; more than one statement.
+    pub fn prepare(&self, sql: &str) -> Result<Stmt<'_>, sqlx::Error> {
+        let len = c_int::try_from(sql.len())
+            .map_err(|_| sqlx::Error::Protocol("statement too long".into()))?;
+        let mut raw: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
+        let mut tail: *const c_char = std::ptr::null();
+        // SAFETY: `self.db` is valid and locked for `'h` (no other thread
+        // uses it); `sql` is valid for `len` bytes (no NUL needed with an
+        // explicit length); `raw` and `tail` are written by SQLite. `tail`
+        // points into `sql`, so the offset is within it.
+        unsafe {
+            let rc =
+                ffi::sqlite3_prepare_v2(self.db, sql.as_ptr().cast(), len, &mut raw, &mut tail);
+            if rc != ffi::SQLITE_OK {
+                ffi::sqlite3_finalize(raw);
+                return Err(last_error(self.db, rc));
+            }
+            let used = if tail.is_null() {
+                sql.len()
+            } else {
+                usize::try_from(tail.offset_from(sql.as_ptr().cast())).unwrap_or(sql.len())
+            };
+            let rest = sql.get(used..).unwrap_or("");
+            if !rest
+                .trim_matches(|c: char| c.is_whitespace() || c == ';')
+                .is_empty()
+            {
+                ffi::sqlite3_finalize(raw);
+                return Err(sqlx::Error::Protocol(
+                    "more than one statement where one was expected".into(),
+                ));
+            }
+        }
+        if raw.is_null() {
+            return Err(sqlx::Error::Protocol("empty statement".into()));
+        }
+        Ok(Stmt { raw, conn: self })
+    }
+
+    /// Runs `sql` (any number of statements, no parameters, rows
+    /// discarded).
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn execute(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let sql = CString::new(sql).map_err(|_| sqlx::Error::Protocol("NUL in SQL".into()))?;
+        // SAFETY: as in `prepare`; no callback, no error string requested.
+        unsafe {
+            let rc = ffi::sqlite3_exec(
+                self.db,
+                sql.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            if rc != ffi::SQLITE_OK {
+                return Err(last_error(self.db, rc));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A prepared statement on a [`Conn`]; finalized on drop.
+pub struct Stmt<'c> {
+    raw: *mut ffi::sqlite3_stmt,
+    conn: &'c Conn<'c>,
+}
+
+impl Stmt<'_> {
+    /// Binds parameter `index` (1-based).
+    ///
+    /// # Errors
+    /// SQLite's error (e.g. index out of range).
+    pub fn bind(&mut self, index: usize, value: Bind<'_>) -> Result<(), sqlx::Error> {
+        let i = c_int::try_from(index)
+            .map_err(|_| sqlx::Error::Protocol("parameter index out of range".into()))?;
+        // SAFETY: `self.raw` is a live statement of the locked connection;
+        // text is copied by SQLite (SQLITE_TRANSIENT) before returning.
+        let rc = unsafe {
+            match value {
+                Bind::Null => ffi::sqlite3_bind_null(self.raw, i),
+                Bind::Int(v) => ffi::sqlite3_bind_int64(self.raw, i, v),
+                Bind::Float(v) => ffi::sqlite3_bind_double(self.raw, i, v),
+                Bind::Text(s) => match c_int::try_from(s.len()) {
+                    Ok(n) => ffi::sqlite3_bind_text(
+                        self.raw,
+                        i,
+                        s.as_ptr().cast(),
+                        n,
+                        ffi::SQLITE_TRANSIENT(),
+                    ),
+                    Err(_) => ffi::SQLITE_TOOBIG,
+                },
+            }
+        };
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            // SAFETY: the connection is valid and locked.
+            Err(unsafe { last_error(self.conn.db, rc) })
+        }
+    }
+
+    /// Steps once: `true` when a row is available.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn step(&mut self) -> Result<bool, sqlx::Error> {
+        // SAFETY: a live statement of the locked connection.
+        match unsafe { ffi::sqlite3_step(self.raw) } {
+            ffi::SQLITE_ROW => Ok(true),
+            ffi::SQLITE_DONE => Ok(false),
+            // SAFETY: as above; `sqlite3_reset` returns the same error and
+            // makes the statement reusable.
+            rc => Err(unsafe {
+                ffi::sqlite3_reset(self.raw);
+                last_error(self.conn.db, rc)
+            }),
+        }
+    }
+
+    /// Resets the statement to run again (bindings are kept).
+    pub fn reset(&mut self) {
+        // SAFETY: a live statement; an error of the last step was already
+        // reported by `step`.
+        unsafe {
+            ffi::sqlite3_reset(self.raw);
+        }
+    }
+
+    /// Number of columns of the result.
+    pub fn column_count(&self) -> usize {
+        // SAFETY: a live statement.
+        usize::try_from(unsafe { ffi::sqlite3_column_count(self.raw) }).unwrap_or(0)
+    }
+
+    /// The name of result column `i` (0-based).
+    pub fn column_name(&self, i: usize) -> String {
+        let Ok(i) = c_int::try_from(i) else {
+            return String::new();
+        };
+        // SAFETY: a live statement; the name (or NULL) stays valid until the
+        // statement is finalized or re-prepared, and is copied at once.
+        unsafe {
+            let p = ffi::sqlite3_column_name(self.raw, i);
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        }
+    }
+
+    /// Column `i` (0-based) of the current row (after `step` returned
+    /// `true`); the borrow ends before the next `step`.
+    pub fn column(&self, i: usize) -> Cell<'_> {
+        let Ok(i) = c_int::try_from(i) else {
+            return Cell::Null;
+        };
+        // SAFETY: a live statement positioned on a row; text/blob pointers
+        // stay valid until the next step/reset/finalize (which need `&mut
+        // self`, so not while the returned borrow lives) or a conversion of
+        // the same column to another encoding: a column is only ever read
+        // here, as blob or as UTF-8 text by its type, so a second read
+        // returns the same pointer. `bytes` is read after the text/blob
+        // call as the SQLite docs require.
+        unsafe {
+            match ffi::sqlite3_column_type(self.raw, i) {
+                ffi::SQLITE_INTEGER => Cell::Int(ffi::sqlite3_column_int64(self.raw, i)),
+                ffi::SQLITE_FLOAT => Cell::Float(ffi::sqlite3_column_double(self.raw, i)),
+                ffi::SQLITE_NULL => Cell::Null,
+                kind => {
+                    let p: *const u8 = if kind == ffi::SQLITE_BLOB {
+                        ffi::sqlite3_column_blob(self.raw, i).cast()
+                    } else {
+                        ffi::sqlite3_column_text(self.raw, i)
+                    };
+                    let n = usize::try_from(ffi::sqlite3_column_bytes(self.raw, i)).unwrap_or(0);
+                    if p.is_null() || n == 0 {
+                        Cell::Text(Cow::Borrowed(""))
+                    } else {
+                        Cell::Text(String::from_utf8_lossy(std::slice::from_raw_parts(p, n)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Stmt<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `raw` was prepared on the locked connection and is
+        // finalized exactly once, here.
+        unsafe {
+            ffi::sqlite3_finalize(self.raw);
+        }
+    }
+}

@@ -368,12 +368,50 @@ keep = "first"
         .fails_with("`dedup`) has no reverse");
 }
 
+/// A transform writes the same values on every backend, whether a value
+/// is computed by a native filter chain (text input), by minijinja (a
+/// NULL input, other expressions), or is a number or NULL (SQLite binds
+/// each row's values; the others send one JSON payload per batch).
+fn transform_values(live: Live) {
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, 20);
+    live.run_script("UPDATE items SET email = NULL, full_name = NULL WHERE id = 7;\n");
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "transform"
+table = "items"
+set = { email = "{{ email|trim|lower }}", first_name = "{{ full_name|upper }}", age = "{{ id * 2 }}", status = "{{ none if id % 2 else 'even' }}", copy = "n{{ id }}-{{ status|upper }}" }
+batch_size = 3
+downgrade = []
+"#,
+    );
+    live.retort(&["upgrade", "head"]).success();
+    assert_eq!(
+        live.rows(
+            "SELECT email, first_name, age, status, copy FROM items WHERE id IN (3, 4) ORDER BY id"
+        ),
+        vec![
+            vec!["user3@example.com", "ADA3 LOVE", "6", "", "n3-OLD"],
+            vec!["user4@example.com", "ADA4 LOVE", "8", "even", "n4-NEW"],
+        ]
+    );
+    // minijinja prints `none` through string filters.
+    assert_eq!(
+        live.rows("SELECT email, first_name, age, copy FROM items WHERE id = 7"),
+        vec![vec!["none", "NONE", "14", "n7-NEW"]]
+    );
+}
+
 per_backend!(
     kill_and_resume_exactly_once,
     verify_failure_names_the_check,
     dry_run_changes_nothing,
     named_operations_round_trip,
     derived_reverses,
+    transform_values,
 );
 
 #[test]
