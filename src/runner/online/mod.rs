@@ -366,14 +366,22 @@ impl<'p> Migrator<'p> {
         let state = self.ensure_tables(db).await?;
         let plan = self.planned(db, &state, direction, target).await?;
         let mut report = RunReport::default();
-        for step in &plan {
-            if let Some(done) = self
-                .run_step(db, step, direction, observer, &report)
-                .await?
-            {
-                report.steps.push(done);
+        let mut rest = plan.as_slice();
+        while let Some((step, tail)) = rest.split_first() {
+            // Plain SQLite revisions in a row share one lock of the raw
+            // handle (each still in its own transaction).
+            let batch: Vec<_> = rest
+                .iter()
+                .map_while(|s| Some((s.rev, sqlite::batchable(db, s)?)))
+                .collect();
+            if batch.is_empty() {
+                self.run_step(db, step, direction, observer, &mut report)
+                    .await?;
+                rest = tail;
             } else {
-                report.skipped.push(step.rev.id.clone());
+                rest = rest.get(batch.len()..).unwrap_or_default();
+                self.sqlite_batch(db, &batch, direction, observer, &mut report)
+                    .await?;
             }
         }
         Ok(report)

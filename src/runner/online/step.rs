@@ -19,15 +19,16 @@ use super::sqlite::{foreign_keys_off, foreign_keys_on};
 use super::{Event, Migrator, Observer, RunReport, StepReport};
 
 impl<'p> Migrator<'p> {
-    /// Runs one revision; `None` when another process handled it first.
+    /// Runs one revision and records it in `report` (applied, or skipped
+    /// when another process handled it first).
     pub(super) async fn run_step(
         &self,
         db: &mut Db,
         step: &PlanStep<'p>,
         direction: Direction,
         observer: &mut dyn Observer,
-        report: &RunReport,
-    ) -> Result<Option<StepReport>, Error> {
+        report: &mut RunReport,
+    ) -> Result<(), Error> {
         let rev = step.rev;
         let source = read_source(rev)?;
         let line = step_line(rev, direction);
@@ -49,29 +50,7 @@ impl<'p> Migrator<'p> {
             self.run_statements(db, step, &rendered, direction, &source, report)
                 .await
         };
-        match ran {
-            Ok(true) => {
-                let duration = started.elapsed();
-                observer.event(&Event::StepFinished {
-                    revision: &rev.id,
-                    duration,
-                });
-                Ok(Some(StepReport {
-                    revision: rev.id.clone(),
-                    direction,
-                    line,
-                    duration,
-                }))
-            }
-            Ok(false) => {
-                observer.event(&Event::StepSkipped { revision: &rev.id });
-                Ok(None)
-            }
-            Err(e) => {
-                observer.event(&Event::StepFailed { revision: &rev.id });
-                Err(e)
-            }
-        }
+        record(observer, report, rev, direction, line, started, ran)
     }
 
     /// DATA LANE HOOK: data revisions run in checkpointed batches.
@@ -172,5 +151,43 @@ impl<'p> Migrator<'p> {
                 .await);
         }
         Ok(true)
+    }
+}
+
+/// Ends a revision's progress line (`StepFinished`, `StepSkipped` or
+/// `StepFailed`) and records it in `report`; passes a failure on.
+pub(super) fn record(
+    observer: &mut dyn Observer,
+    report: &mut RunReport,
+    rev: &Revision,
+    direction: Direction,
+    line: String,
+    started: Instant,
+    ran: Result<bool, Error>,
+) -> Result<(), Error> {
+    match ran {
+        Ok(true) => {
+            let duration = started.elapsed();
+            observer.event(&Event::StepFinished {
+                revision: &rev.id,
+                duration,
+            });
+            report.steps.push(StepReport {
+                revision: rev.id.clone(),
+                direction,
+                line,
+                duration,
+            });
+            Ok(())
+        }
+        Ok(false) => {
+            observer.event(&Event::StepSkipped { revision: &rev.id });
+            report.skipped.push(rev.id.clone());
+            Ok(())
+        }
+        Err(e) => {
+            observer.event(&Event::StepFailed { revision: &rev.id });
+            Err(e)
+        }
     }
 }
