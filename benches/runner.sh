@@ -37,7 +37,11 @@
 #
 #   sqlite    upgrade head --atomic  is also timed against the baseline
 #                                    script in one transaction (alternating)
-set -euo pipefail
+set -Eeuo pipefail
+# A failure inside $(...) stops the script too, and every failure says
+# where it happened: the script never ends quietly with a line missing.
+shopt -s inherit_errexit
+trap 'echo "runner.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $?)" >&2' ERR
 cd "$(dirname "$0")/.."
 
 N="${N:-1000}"
@@ -69,11 +73,12 @@ fi
 work="$(mktemp -d)"
 pg_dbs=()
 cleanup() {
-    local db
+    local rc=$? db
     for db in "${pg_dbs[@]+"${pg_dbs[@]}"}"; do
         psql -X -q -d "$PG_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
     done
     rm -rf "$work"
+    exit "$rc"
 }
 trap cleanup EXIT
 
@@ -90,10 +95,18 @@ fi
 # now_us: wall clock in microseconds.
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 
-# median FILE: the median of the numbers in FILE, one per line.
+# median FILE: the median of the numbers in FILE, one per line; fails when
+# FILE holds none (a section that timed nothing must not print a figure).
 median() {
-    sort -n "$1" | awk '{x[NR]=$1} END { if (NR == 0) { print "nan"; exit }
+    sort -n "$1" | awk -v f="$1" '{x[NR]=$1} END { if (NR == 0) { print "runner.sh: no timings in " f > "/dev/stderr"; exit 1 }
         m = (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2; printf "%.0f\n", m }'
+}
+
+# row LABEL RETORT BASELINE RATIO GOAL: one line of the result table.
+rows=0
+row() {
+    printf '%-36s %12s %12s %8s   %s\n' "$@"
+    rows=$((rows + 1))
 }
 
 # ratio A B: A / B with two decimals.
@@ -179,14 +192,14 @@ for ((i = 0; i < RUNS; i++)); do
 done
 sb=$(median "$work/sb")
 fresh_sqlite; baseline_sqlite; base_mode=$(sqlite3 "$db" 'PRAGMA journal_mode')
-printf '%-36s %12s %12s %8s   %s\n' "" retort baseline ratio goal
+printf '%-36s %12s %12s %8s   %s\n' "" retort baseline ratio goal # header
 if [ -n "$retort" ]; then
     sa=$(median "$work/sa")
     fresh_sqlite; retort_sqlite upgrade head; retort_mode=$(sqlite3 "$db" 'PRAGMA journal_mode')
-    printf '%-36s %12s %12s %8s   %s\n' "sqlite upgrade head" "$(secs "$sa")" "$(secs "$sb")" "$(ratio "$sa" "$sb")" "<= 1.05x"
+    row "sqlite upgrade head" "$(secs "$sa")" "$(secs "$sb")" "$(ratio "$sa" "$sb")" "<= 1.05x"
 else
     retort_mode="-"
-    printf '%-36s %12s %12s %8s   %s\n' "sqlite upgrade head" "-" "$(secs "$sb")" "-" "<= 1.05x"
+    row "sqlite upgrade head" "-" "$(secs "$sb")" "-" "<= 1.05x"
 fi
 
 # --- PostgreSQL: upgrade head vs psql -f -------------------------------------
@@ -209,9 +222,9 @@ if [ -z "$SKIP_PG" ]; then
     pb=$(median "$work/pb")
     if [ -n "$retort" ]; then
         pa=$(median "$work/pa")
-        printf '%-36s %12s %12s %8s   %s\n' "postgres upgrade head" "$(secs "$pa")" "$(secs "$pb")" "$(ratio "$pa" "$pb")" "<= 1.00x"
+        row "postgres upgrade head" "$(secs "$pa")" "$(secs "$pb")" "$(ratio "$pa" "$pb")" "<= 1.00x"
     else
-        printf '%-36s %12s %12s %8s   %s\n' "postgres upgrade head" "-" "$(secs "$pb")" "-" "<= 1.00x"
+        row "postgres upgrade head" "-" "$(secs "$pb")" "-" "<= 1.00x"
     fi
 fi
 
@@ -232,9 +245,9 @@ done
 nb=$(median "$work/nb")
 if [ -n "$retort" ]; then
     na=$(median "$work/na")
-    printf '%-36s %12s %12s %8s   %s\n' "sqlite no-op upgrade head" "$(msecs "$na")" "$(msecs "$nb")" "$(ratio "$na" "$nb")" "<= 15 ms (baseline: sqlite3 'select 1')"
+    row "sqlite no-op upgrade head" "$(msecs "$na")" "$(msecs "$nb")" "$(ratio "$na" "$nb")" "<= 15 ms (baseline: sqlite3 'select 1')"
 else
-    printf '%-36s %12s %12s %8s   %s\n' "sqlite no-op upgrade head" "-" "$(msecs "$nb")" "-" "<= 15 ms (baseline: sqlite3 'select 1')"
+    row "sqlite no-op upgrade head" "-" "$(msecs "$nb")" "-" "<= 15 ms (baseline: sqlite3 'select 1')"
 fi
 
 # --- SQLite: all in one transaction ------------------------------------------
@@ -258,9 +271,18 @@ done
 ab=$(median "$work/ab")
 if [ -n "$retort" ]; then
     aa=$(median "$work/aa")
-    printf '%-36s %12s %12s %8s   %s\n' "sqlite upgrade head --atomic" "$(secs "$aa")" "$(secs "$ab")" "$(ratio "$aa" "$ab")" "<= 0.3 s"
+    row "sqlite upgrade head --atomic" "$(secs "$aa")" "$(secs "$ab")" "$(ratio "$aa" "$ab")" "<= 0.3 s"
 else
-    printf '%-36s %12s %12s %8s   %s\n' "sqlite upgrade head --atomic" "-" "$(secs "$ab")" "-" "<= 0.3 s"
+    row "sqlite upgrade head --atomic" "-" "$(secs "$ab")" "-" "<= 0.3 s"
+fi
+
+# Every section must have printed its line (SQLite, no-op, --atomic, and
+# PostgreSQL unless skipped).
+want=4
+[ -n "$SKIP_PG" ] && want=3
+if [ "$rows" -ne "$want" ]; then
+    echo "runner.sh: $rows of $want result lines printed" >&2
+    exit 1
 fi
 
 printf '\nSQLite journal modes: retort %s, baseline %s (synchronous: sqlite3 default FULL)\n' "$retort_mode" "$base_mode"

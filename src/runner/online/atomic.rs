@@ -1,0 +1,162 @@
+//! `--atomic`: one transaction around the whole run (PostgreSQL, SQLite).
+//! Each revision and its rows go to the database in one call; a failure
+//! rolls back everything and is located by replaying the run's earlier
+//! revisions in a throw-away transaction.
+
+use std::time::Instant;
+
+use chrono::Utc;
+
+use crate::dialect::versions::{At, Elapsed};
+use crate::dialect::{Dialect, Direction};
+use crate::store::Db;
+
+use super::super::error::Error;
+use super::super::script::version_statements;
+use super::bookkeeping::{
+    begin_statement, change_of, commit_or_rollback, join, read_source, rollback, step_line,
+};
+use super::failure::{Attempt, Mode};
+use super::plan::read_state;
+use super::sqlite::{foreign_keys_off, foreign_keys_on};
+use super::{Event, Migrator, Observer, RunReport, StepReport};
+
+impl Migrator<'_> {
+    /// The whole run in one transaction; committed when every revision
+    /// succeeded, rolled back otherwise.
+    pub(super) async fn run_atomic(
+        &self,
+        db: &mut Db,
+        direction: Direction,
+        target: &str,
+        observer: &mut dyn Observer,
+    ) -> Result<RunReport, Error> {
+        let fk_off =
+            db.dialect() == Dialect::Sqlite && self.atomic_rebuilds(db, direction, target).await?;
+        if fk_off {
+            foreign_keys_off(db).await?;
+        }
+        let result = match db
+            .execute_script(begin_statement(db.dialect()), "starting a transaction")
+            .await
+        {
+            Ok(()) => self.atomic_body(db, direction, target, observer).await,
+            Err(e) => Err(e.into()),
+        };
+        let result = match result {
+            Ok(report) => commit_or_rollback(db, Vec::new(), "committing the run")
+                .await
+                .map(|()| report)
+                .map_err(Error::from),
+            Err(e) => {
+                rollback(db).await;
+                Err(e)
+            }
+        };
+        if fk_off {
+            foreign_keys_on(db).await;
+        }
+        result
+    }
+
+    /// Whether an atomic run's plan holds a SQLite table rebuild (then
+    /// `PRAGMA foreign_keys=OFF` must come before its one `BEGIN`).
+    async fn atomic_rebuilds(
+        &self,
+        db: &mut Db,
+        direction: Direction,
+        target: &str,
+    ) -> Result<bool, Error> {
+        let state = read_state(db, &self.tables).await?;
+        let plan = self.planned(db, &state, direction, target).await?;
+        Ok(plan
+            .iter()
+            .any(|s| s.rendered.as_ref().is_none_or(|r| r.foreign_keys_off)))
+    }
+
+    async fn atomic_body(
+        &self,
+        db: &mut Db,
+        direction: Direction,
+        target: &str,
+        observer: &mut dyn Observer,
+    ) -> Result<RunReport, Error> {
+        let state = self.ensure_tables(db).await?;
+        let plan = self.planned(db, &state, direction, target).await?;
+        if let Some(step) = plan.iter().find(|s| !s.rev.transactional) {
+            return Err(Error::NonTransactionalInAtomic {
+                revision: step.rev.id.clone(),
+                file: step.rev.path.clone(),
+            });
+        }
+        let mut report = RunReport::default();
+        let mut done: Vec<String> = Vec::new();
+        // Failures inside an atomic run report nothing as applied.
+        let nothing = RunReport::default();
+        for step in &plan {
+            let rev = step.rev;
+            let source = read_source(rev)?;
+            let line = step_line(rev, direction);
+            let started = Instant::now();
+            let statements = self.rendered(db, step, direction).await?.statements;
+            observer.event(&Event::StepStarted {
+                revision: &rev.id,
+                line: &line,
+                resume_at: None,
+            });
+            // The statements and the rows in one call (the database
+            // measures `execution_ms` from the start taken here).
+            let recorded_source = (direction == Direction::Upgrade).then_some(source.as_str());
+            let book = self.book(
+                At::Value(Utc::now()),
+                Elapsed::SinceEpochMs(Utc::now().timestamp_millis()),
+                recorded_source,
+            );
+            let rows = version_statements(rev, change_of(direction), &book);
+            let mut script = statements.clone();
+            script.extend(rows.iter().cloned());
+            let attempt = Attempt {
+                rev,
+                direction,
+                statements: &statements,
+                started,
+            };
+            if let Err(err) = db
+                .execute_script(&join(&script), "running a revision")
+                .await
+            {
+                observer.event(&Event::StepFailed { revision: &rev.id });
+                rollback(db).await;
+                let mode = Mode {
+                    journaled: false,
+                    atomic: true,
+                    report: &nothing,
+                };
+                let failure = self.fail(db, attempt, &done, err, mode).await;
+                // Begin again so that the caller's ROLLBACK has a
+                // transaction to end.
+                let _ = db.execute_script("BEGIN", "restarting").await;
+                return Err(failure);
+            }
+            if let Some(failure) = self.check_foreign_keys(db, attempt, &nothing).await {
+                observer.event(&Event::StepFailed { revision: &rev.id });
+                let _ = db.execute_script("BEGIN", "restarting").await;
+                return Err(failure);
+            }
+            done.extend(statements);
+            done.extend(rows);
+            let duration = started.elapsed();
+            observer.event(&Event::StepFinished {
+                revision: &rev.id,
+                duration,
+            });
+            report.steps.push(StepReport {
+                revision: rev.id.clone(),
+                direction,
+                line,
+                duration,
+            });
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,181 @@
+//! Reporting a failed revision: which statement failed (found by re-running
+//! the revision statement by statement in a transaction that is rolled
+//! back), the `failed` log row, and the [`StatementFailure`] the user sees.
+
+use std::time::Instant;
+
+use chrono::Utc;
+
+use crate::dialect::versions::{At, Elapsed, LogEntry, Outcome};
+use crate::dialect::{render_step, Direction};
+use crate::revision::Revision;
+use crate::store::{self, Db};
+
+use super::super::error::{Error, StatementFailure};
+use super::bookkeeping::{action_of, begin_statement, ms, rollback};
+use super::{Migrator, RunReport};
+
+/// A revision that was running when something failed.
+#[derive(Clone, Copy)]
+pub(super) struct Attempt<'a> {
+    pub(super) rev: &'a Revision,
+    pub(super) direction: Direction,
+    /// The revision's statements.
+    pub(super) statements: &'a [String],
+    pub(super) started: Instant,
+}
+
+/// How a failed revision was run.
+#[derive(Clone, Copy)]
+pub(super) struct Mode<'a> {
+    /// The row was left `failed` (statement journal).
+    pub(super) journaled: bool,
+    /// `--atomic`: the whole run was rolled back.
+    pub(super) atomic: bool,
+    /// What the run applied (and kept) before.
+    pub(super) report: &'a RunReport,
+}
+
+impl Mode<'_> {
+    /// A revision rolled back on its own.
+    pub(super) fn rolled_back(report: &RunReport) -> Mode<'_> {
+        Mode {
+            journaled: false,
+            atomic: false,
+            report,
+        }
+    }
+}
+
+impl Migrator<'_> {
+    /// Builds the failure of a rolled-back revision: finds the failing
+    /// statement (after replaying `prefix`, the earlier revisions of an
+    /// atomic run), writes the `failed` log row.
+    pub(super) async fn fail(
+        &self,
+        db: &mut Db,
+        attempt: Attempt<'_>,
+        prefix: &[String],
+        err: store::Error,
+        mode: Mode<'_>,
+    ) -> Error {
+        let located = locate_failure(db, prefix, attempt.statements).await;
+        let message = located
+            .as_ref()
+            .map_or_else(|| err.database_message(), |(_, m)| m.clone());
+        self.failed(db, attempt, located.map(|(i, _)| i), message, mode)
+            .await
+    }
+
+    /// Writes the `failed` log row (best effort: the failure is reported
+    /// either way) and builds the error for a failure at statement
+    /// `index` with the database's `message`.
+    pub(super) async fn failed(
+        &self,
+        db: &mut Db,
+        attempt: Attempt<'_>,
+        index: Option<usize>,
+        message: String,
+        mode: Mode<'_>,
+    ) -> Error {
+        self.log_failure(db, attempt, &message).await;
+        Error::Failed(Box::new(self.failure(attempt, index, message, mode)))
+    }
+
+    /// What the user sees of a failure at statement `index`.
+    fn failure(
+        &self,
+        attempt: Attempt<'_>,
+        index: Option<usize>,
+        message: String,
+        mode: Mode<'_>,
+    ) -> StatementFailure {
+        let Attempt {
+            rev,
+            direction,
+            statements,
+            ..
+        } = attempt;
+        StatementFailure {
+            revision: rev.id.clone(),
+            file: rev.path.clone(),
+            direction,
+            statement: index.map(|i| i + 1),
+            statements: statements.len(),
+            sql: index.and_then(|i| statements.get(i).cloned()),
+            line: index.and_then(|i| self.step_line_of(rev, direction, i)),
+            message,
+            journaled: mode.journaled,
+            atomic: mode.atomic,
+            report: mode.report.clone(),
+        }
+    }
+
+    /// The line of the step that produced statement `index`.
+    fn step_line_of(&self, rev: &Revision, direction: Direction, index: usize) -> Option<usize> {
+        let steps = match direction {
+            Direction::Upgrade => &rev.upgrade,
+            Direction::Downgrade => rev.downgrade.as_ref()?,
+        };
+        let mut seen = 0;
+        for (n, step) in steps.iter().enumerate() {
+            let count = render_step(step, n + 1, direction, rev, self.url.dialect(), &self.vars)
+                .ok()?
+                .len();
+            if index < seen + count {
+                return Some(step.line);
+            }
+            seen += count;
+        }
+        None
+    }
+
+    /// Writes a `failed` log row (best effort).
+    async fn log_failure(&self, db: &mut Db, attempt: Attempt<'_>, message: &str) {
+        let Attempt {
+            rev,
+            direction,
+            started,
+            ..
+        } = attempt;
+        let entry = LogEntry {
+            at: At::Value(Utc::now()),
+            action: action_of(direction),
+            version: &rev.id,
+            lane: &rev.lane,
+            duration_ms: Elapsed::Ms(ms(started)),
+            outcome: Outcome::Failed,
+            error: Some(message),
+            applied_by: &self.applied_by,
+        };
+        if let Err(e) = db
+            .execute_script(&self.tables.insert_log(&entry), "writing the log")
+            .await
+        {
+            tracing::warn!("could not write the failed log row of {}: {e}", rev.id);
+        }
+    }
+}
+
+/// Re-runs `prefix` and then `statements` one by one inside a transaction
+/// that is rolled back, to find which statement fails: its index and the
+/// database's message.
+async fn locate_failure(
+    db: &mut Db,
+    prefix: &[String],
+    statements: &[String],
+) -> Option<(usize, String)> {
+    db.execute_script(begin_statement(db.dialect()), "locating the failure")
+        .await
+        .ok()?;
+    let found = if db.execute_each(prefix).await.is_err() {
+        None
+    } else {
+        db.execute_each(statements)
+            .await
+            .err()
+            .map(|(index, err)| (index, err.database_message()))
+    };
+    rollback(db).await;
+    found
+}
