@@ -1181,24 +1181,24 @@ async fn sqlite_batch(
     cp: &mut Checkpoint,
 ) -> Result<bool, Error> {
     use crate::store::db_message;
-    let mut handle = c
-        .lock_handle()
-        .await
-        .map_err(|e| db_err("locking the connection", db_message(&e)))?;
-    let conn = crate::store::raw::Conn::new(&mut handle);
-    conn.execute("BEGIN IMMEDIATE")
-        .map_err(|e| db_err("starting a transaction", db_message(&e)))?;
-    let result = match sqlite_batch_body(&conn, plan, id, cp) {
-        Ok(true) => conn
-            .execute("COMMIT")
-            .map(|()| true)
-            .map_err(|e| db_err("committing a batch", db_message(&e))),
-        other => other,
-    };
-    if !matches!(result, Ok(true)) {
-        let _ = conn.execute("ROLLBACK");
-    }
-    result
+    crate::store::on_raw_handle(c, |handle| {
+        let conn = crate::store::raw::Conn::new(handle);
+        conn.execute("BEGIN IMMEDIATE")
+            .map_err(|e| db_err("starting a transaction", db_message(&e)))?;
+        let result = match sqlite_batch_body(&conn, plan, id, cp) {
+            Ok(true) => conn
+                .execute("COMMIT")
+                .map(|()| true)
+                .map_err(|e| db_err("committing a batch", db_message(&e))),
+            other => other,
+        };
+        if !matches!(result, Ok(true)) {
+            let _ = conn.execute("ROLLBACK");
+        }
+        result
+    })
+    .await
+    .map_err(|e| db_err("locking the connection", db_message(&e)))?
 }
 
 #[cfg(feature = "sqlite")]

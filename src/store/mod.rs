@@ -175,15 +175,14 @@ macro_rules! fetch_versions {
     };
 }
 
-/// A row as stored, before the state is checked.
 /// [`Db::read_versions`] on SQLite: one `sqlite3_exec` for all rows.
 #[cfg(feature = "sqlite")]
 async fn sqlite_versions(
     conn: &mut sqlx::SqliteConnection,
     sql: &str,
 ) -> Result<Vec<RawRecord>, sqlx::Error> {
-    let mut handle = conn.lock_handle().await?;
-    raw::rows(&mut handle, sql)?
+    on_raw_handle(conn, |handle| raw::rows(handle, sql))
+        .await??
         .into_iter()
         .map(|row| {
             let mut cells = row.into_iter();
@@ -204,6 +203,7 @@ async fn sqlite_versions(
         .collect()
 }
 
+/// A row as stored, before the state is checked.
 struct RawRecord {
     version: String,
     lane: String,
@@ -660,7 +660,7 @@ fn not_compiled(url: &DbUrl, feature: &'static str) -> Error {
 /// 13 of 20 runs of 1,000 revisions on tmpfs with sqlx 0.9.0). A ping is
 /// answered after every command before it, so at most one is ever queued.
 #[cfg(feature = "sqlite")]
-async fn on_raw_handle<T>(
+pub(crate) async fn on_raw_handle<T>(
     conn: &mut sqlx::SqliteConnection,
     f: impl FnOnce(&mut sqlx::sqlite::LockedSqliteHandle<'_>) -> T,
 ) -> Result<T, sqlx::Error> {

@@ -64,10 +64,7 @@ impl Body<'_> {
         let (Some(first), Some(last)) = (first, last) else {
             return Vec::new();
         };
-        let sql: Vec<&str> = self.lines[first..=last]
-            .iter()
-            .map(|(_, l)| *l)
-            .collect();
+        let sql: Vec<&str> = self.lines[first..=last].iter().map(|(_, l)| *l).collect();
         vec![Step {
             line: self.lines[first].0,
             kind: StepKind::Sql(SqlStep {
