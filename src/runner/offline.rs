@@ -294,10 +294,7 @@ pub fn render_script_in(
         duration_ms: Elapsed::Unknown,
         source: None,
     };
-    let units = steps
-        .iter()
-        .map(|step| unit(step, opts, &book, graph))
-        .collect::<Result<Vec<Unit>, Error>>()?;
+    let units = units_of(steps, opts, &book, graph)?;
     let wraps = opts.dialect.transactional_ddl();
     if opts.atomic && wraps {
         if let Some((revision, file)) = units
@@ -386,6 +383,53 @@ fn schema_before(
     Ok(replay_schema(&ancestors, dialect)?)
 }
 
+/// The units of `steps`, in order. Each unit depends only on its own step
+/// (and the graph), so long scripts are rendered on all cores in contiguous
+/// chunks; the first error in step order is returned, as a sequential
+/// render would.
+fn units_of(
+    steps: &[ScriptStep<'_>],
+    opts: &ScriptOptions,
+    book: &Bookkeeping<'_>,
+    graph: Option<&Graph>,
+) -> Result<Vec<Unit>, Error> {
+    /// Below this many steps per thread, spawning costs more than it saves.
+    const MIN_PER_THREAD: usize = 512;
+    let render = |part: &[ScriptStep<'_>]| {
+        part.iter()
+            .map(|step| unit(step, opts, book, graph))
+            .collect::<Result<Vec<Unit>, Error>>()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(steps.len() / MIN_PER_THREAD);
+    if threads < 2 {
+        return render(steps);
+    }
+    let chunk = steps.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<Unit>, Error>> = std::thread::scope(|scope| {
+        let rest: Vec<_> = steps
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| scope.spawn(move || render(part)))
+            .collect();
+        let mut parts = vec![render(&steps[..chunk.min(steps.len())])];
+        for worker in rest {
+            parts.push(
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        parts
+    });
+    let mut units = Vec::with_capacity(steps.len());
+    for part in parts {
+        units.extend(part?);
+    }
+    Ok(units)
+}
+
 fn unit(
     step: &ScriptStep<'_>,
     opts: &ScriptOptions,
@@ -446,6 +490,60 @@ mod tests {
             atomic,
             vars: BTreeMap::new(),
         }
+    }
+
+    /// Long scripts render on several threads: same units, same order, and
+    /// the first error in step order, as a sequential render gives.
+    #[test]
+    fn long_scripts_render_in_order_and_report_the_first_error() {
+        let broken = |id: &str| {
+            let mut r = rev(id, &[], vec![], None);
+            r.upgrade.push(crate::revision::Step {
+                line: 7,
+                kind: StepKind::Operation {
+                    op: "frobnicate".to_string(),
+                    fields: toml::Table::new(),
+                },
+            });
+            r
+        };
+        let mut revs: Vec<Revision> = (0..1500)
+            .map(|i| {
+                rev(
+                    &format!("r{i}"),
+                    &[],
+                    vec![sql(3, &format!("SELECT {i}"))],
+                    None,
+                )
+            })
+            .collect();
+        let opts = opts(Dialect::Sqlite, false);
+        let tables = VersionTables::new(&opts.version_table, opts.dialect);
+        let book = Bookkeeping {
+            tables: &tables,
+            applied_by: OFFLINE_APPLIED_BY,
+            at: At::Now,
+            duration_ms: Elapsed::Unknown,
+            source: None,
+        };
+        let steps: Vec<ScriptStep<'_>> = revs.iter().map(ScriptStep::Upgrade).collect();
+        let units = units_of(&steps, &opts, &book, None).unwrap();
+        let sequential: Vec<Unit> = steps
+            .iter()
+            .map(|s| unit(s, &opts, &book, None).unwrap())
+            .collect();
+        assert_eq!(units.len(), 1500);
+        for (a, b) in units.iter().zip(&sequential) {
+            assert_eq!((&a.comment, &a.statements), (&b.comment, &b.statements));
+        }
+        revs[1400] = broken("late");
+        revs[900] = broken("early");
+        let steps: Vec<ScriptStep<'_>> = revs.iter().map(ScriptStep::Upgrade).collect();
+        let err = units_of(&steps, &opts, &book, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("early") && !err.contains("late"), "{err}");
     }
 
     fn two() -> (Revision, Revision) {
