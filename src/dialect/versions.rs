@@ -459,11 +459,14 @@ impl VersionTables {
     pub fn create_log(&self) -> String {
         let mut id = ColumnDef::new("id");
         match self.dialect {
-            // SQLite's AUTOINCREMENT needs exactly `integer`.
+            // `integer PRIMARY KEY` is SQLite's rowid: ids count up from the
+            // largest one, which never goes away since nothing deletes from
+            // the log. AUTOINCREMENT would add nothing but an update of
+            // `sqlite_sequence` (one more page) in every commit.
             Dialect::Sqlite => id.integer(),
-            Dialect::Postgres | Dialect::Mysql => id.big_integer(),
+            Dialect::Postgres | Dialect::Mysql => id.big_integer().auto_increment(),
         };
-        id.not_null().auto_increment().primary_key();
+        id.not_null().primary_key();
         let stmt = Table::create()
             .table(self.log_name())
             .if_not_exists()
@@ -838,7 +841,7 @@ mod tests {
             tables(Dialect::Sqlite).create_statements(),
             [
                 r#"CREATE TABLE IF NOT EXISTS "_versions" ( "version" text NOT NULL PRIMARY KEY, "lane" text NOT NULL, "state" text NOT NULL, "checksum" text NOT NULL, "message" text NOT NULL, "applied_at" text NOT NULL, "execution_ms" integer NULL, "progress" text NULL, "error" text NULL, "applied_by" text NOT NULL, "source" text NULL )"#,
-                r#"CREATE TABLE IF NOT EXISTS "_versions_log" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "at" text NOT NULL, "action" text NOT NULL, "version" text NOT NULL, "lane" text NOT NULL, "duration_ms" integer NULL, "outcome" text NOT NULL, "error" text NULL, "applied_by" text NOT NULL, "tool_version" text NOT NULL )"#,
+                r#"CREATE TABLE IF NOT EXISTS "_versions_log" ( "id" integer NOT NULL PRIMARY KEY, "at" text NOT NULL, "action" text NOT NULL, "version" text NOT NULL, "lane" text NOT NULL, "duration_ms" integer NULL, "outcome" text NOT NULL, "error" text NULL, "applied_by" text NOT NULL, "tool_version" text NOT NULL )"#,
             ]
         );
     }
