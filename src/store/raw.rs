@@ -54,25 +54,6 @@ impl DatabaseError for ExecError {
     }
 }
 
-/// Collects column 0 of the first row into the `Option<String>` behind `out`.
-extern "C" fn first_cell(
-    out: *mut c_void,
-    columns: c_int,
-    values: *mut *mut c_char,
-    _names: *mut *mut c_char,
-) -> c_int {
-    // SAFETY: `out` is the `&mut Option<String>` passed by `exec`, alive for
-    // the whole `sqlite3_exec` call; `values` holds `columns` pointers, each
-    // NULL or a NUL-terminated string owned by SQLite for this call.
-    unsafe {
-        let out = &mut *out.cast::<Option<String>>();
-        if out.is_none() && columns > 0 && !(*values).is_null() {
-            *out = Some(CStr::from_ptr(*values).to_string_lossy().into_owned());
-        }
-    }
-    0
-}
-
 /// Appends every row (each column as text, `None` for NULL) to the
 /// `Vec<Vec<Option<String>>>` behind `out`.
 extern "C" fn all_rows(
@@ -120,7 +101,7 @@ pub fn rows(
 
 /// Runs `sql` (one or more `;`-separated statements) with `sqlite3_exec`
 /// on the locked handle; with `read`, returns column 0 of the first row
-/// any statement produced (rows are otherwise discarded).
+/// any statement produced where it is not NULL (other rows are discarded).
 ///
 /// # Errors
 /// SQLite's extended code and `sqlite3_errmsg` as `sqlx::Error::Database`.
@@ -129,10 +110,14 @@ pub fn exec(
     sql: &str,
     read: bool,
 ) -> Result<Option<String>, sqlx::Error> {
-    let mut out: Option<String> = None;
-    let callback: ffi::sqlite3_callback = if read { Some(first_cell) } else { None };
-    run(handle, sql, callback, std::ptr::from_mut(&mut out).cast())?;
-    Ok(out)
+    if read {
+        let rows = rows(handle, sql)?;
+        return Ok(rows
+            .into_iter()
+            .find_map(|row| row.into_iter().next().flatten()));
+    }
+    run(handle, sql, None, std::ptr::null_mut())?;
+    Ok(None)
 }
 
 /// `sqlite3_exec` of `sql` on the locked handle, `callback` receiving `out`.
@@ -148,7 +133,8 @@ fn run(
     // SAFETY: `db` is a valid open connection, locked for us by sqlx for the
     // lifetime of `handle` (no other thread uses it meanwhile); `sql` is
     // NUL-terminated; `out` is what `callback` expects and outlives the call
-    // (both callers pass a local); `errmsg` is freed below with
+    // (a local of `rows`, or null without a callback); `errmsg` is freed
+    // below with
     // `sqlite3_free` as the API requires.
     unsafe {
         let rc = ffi::sqlite3_exec(db, sql.as_ptr(), callback, out, &mut errmsg);

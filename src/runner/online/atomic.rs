@@ -19,7 +19,7 @@ use super::bookkeeping::{
 use super::failure::{Attempt, Mode};
 use super::plan::read_state;
 use super::sqlite::{foreign_keys_off, foreign_keys_on};
-use super::{Event, Migrator, Observer, RunReport, StepReport};
+use super::{Event, Migrator, Observer, RunReport};
 
 impl Migrator<'_> {
     /// The whole run in one transaction; committed when every revision
@@ -145,17 +145,15 @@ impl Migrator<'_> {
             }
             done.extend(statements);
             done.extend(rows);
-            let duration = started.elapsed();
-            observer.event(&Event::StepFinished {
-                revision: &rev.id,
-                duration,
-            });
-            report.steps.push(StepReport {
-                revision: rev.id.clone(),
+            super::step::record(
+                observer,
+                &mut report,
+                rev,
                 direction,
                 line,
-                duration,
-            });
+                started,
+                Ok(true),
+            )?;
         }
         Ok(report)
     }
