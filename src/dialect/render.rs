@@ -53,6 +53,9 @@ impl fmt::Display for Direction {
 pub struct RenderedSteps {
     /// Statements, in order, without trailing `;`.
     pub statements: Vec<String>,
+    /// For each statement, the line of the step that produced it (empty
+    /// where steps have no lines, e.g. data-lane renderings).
+    pub lines: Vec<usize>,
     /// A SQLite table rebuild is among them: run
     /// [`ops::render::FOREIGN_KEYS_OFF`] before the revision's transaction
     /// and [`ops::render::FOREIGN_KEYS_ON`] after it, and fail the revision
@@ -144,7 +147,9 @@ fn render_with(
         _ => before.clone(),
     };
     let mut out = RenderedSteps::default();
-    let mut push = |r: Rendered| {
+    let mut push = |r: Rendered, line: usize| {
+        out.lines
+            .extend(std::iter::repeat_n(line, r.statements.len()));
         out.statements.extend(r.statements);
         out.foreign_keys_off |= r.foreign_keys_off;
     };
@@ -152,7 +157,10 @@ fn render_with(
         Direction::Upgrade => {
             for (index, step) in rev.upgrade.iter().enumerate() {
                 let site = Site::new(rev, direction, index + 1, step.line, dialect);
-                push(render_in(step, &site, rev, vars, &mut model, track)?);
+                push(
+                    render_in(step, &site, rev, vars, &mut model, track)?,
+                    step.line,
+                );
             }
         }
         Direction::Downgrade => {
@@ -168,7 +176,10 @@ fn render_with(
                 Some(steps) => {
                     for (index, step) in steps.iter().enumerate() {
                         let site = Site::new(rev, direction, index + 1, step.line, dialect);
-                        push(render_in(step, &site, rev, vars, &mut model, track)?);
+                        push(
+                            render_in(step, &site, rev, vars, &mut model, track)?,
+                            step.line,
+                        );
                     }
                 }
                 None => {
@@ -183,6 +194,7 @@ fn render_with(
                         push(
                             ops::render(op, dialect, &ctx)
                                 .map_err(|p| site.cannot(op.name(), p))?,
+                            *line,
                         );
                         model.apply(op);
                     }

@@ -159,6 +159,7 @@ pub fn revision_script_in(
     let rendered = if crate::data::is_data_revision(rev) {
         dialect::RenderedSteps {
             statements: crate::data::render::render(rev, direction, dialect)?,
+            lines: Vec::new(),
             foreign_keys_off: false,
         }
     } else {

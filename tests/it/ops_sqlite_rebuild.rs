@@ -174,3 +174,38 @@ fn raw_sql_earlier_in_the_same_run_is_read_from_the_live_table() {
         "needs the current definition of table `parent`, but no earlier revision creates it",
     );
 }
+
+/// A rebuild statement that fails (existing NULLs under a new NOT NULL)
+/// is reported with the line of the step that produced it, and nothing is
+/// recorded.
+#[test]
+fn failing_rebuild_statement_names_its_step_line() {
+    let Some(live) = Live::new(Backend::Sqlite) else {
+        return;
+    };
+    setup(&live);
+    live.retort(&["upgrade", "aaaa00000001"]).success();
+    live.query("INSERT INTO child (parent_id, note) VALUES (2, NULL)");
+    write(
+        &live,
+        "02_alter.toml",
+        r#"revision = "bbbb00000002"
+down_revision = "aaaa00000001"
+message = "child note not null"
+
+[[upgrade]]
+op = "sql"
+sql = "SELECT 1"
+
+[[upgrade]]
+op = "alter_column"
+table = "child"
+column = "note"
+nullable = false
+"#,
+    );
+    live.retort(&["upgrade", "head"])
+        .fails_with("upgrade of revision bbbb00000002")
+        .fails_with("(step at line 9): NOT NULL constraint failed");
+    assert_eq!(live.version_rows().len(), 1);
+}

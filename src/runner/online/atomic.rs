@@ -98,7 +98,8 @@ impl Migrator<'_> {
             let source = read_source(rev)?;
             let line = step_line(rev, direction);
             let started = Instant::now();
-            let statements = self.rendered(db, step, direction).await?.statements;
+            let rendered = self.rendered(db, step, direction).await?;
+            let statements = &rendered.statements;
             observer.event(&Event::StepStarted {
                 revision: &rev.id,
                 line: &line,
@@ -118,7 +119,8 @@ impl Migrator<'_> {
             let attempt = Attempt {
                 rev,
                 direction,
-                statements: &statements,
+                statements,
+                lines: &rendered.lines,
                 started,
             };
             if let Err(err) = db
@@ -143,7 +145,7 @@ impl Migrator<'_> {
                 let _ = db.execute_script("BEGIN", "restarting").await;
                 return Err(failure);
             }
-            done.extend(statements);
+            done.extend(statements.iter().cloned());
             done.extend(rows);
             super::step::record(
                 observer,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use crate::dialect::versions::{At, Elapsed, LogEntry, Outcome};
-use crate::dialect::{render_step, Direction};
+use crate::dialect::Direction;
 use crate::revision::Revision;
 use crate::store::{self, Db};
 
@@ -22,6 +22,8 @@ pub(super) struct Attempt<'a> {
     pub(super) direction: Direction,
     /// The revision's statements.
     pub(super) statements: &'a [String],
+    /// For each statement, the line of its step (may be empty).
+    pub(super) lines: &'a [usize],
     pub(super) started: Instant,
 }
 
@@ -94,6 +96,7 @@ impl Migrator<'_> {
             rev,
             direction,
             statements,
+            lines,
             ..
         } = attempt;
         StatementFailure {
@@ -103,31 +106,12 @@ impl Migrator<'_> {
             statement: index.map(|i| i + 1),
             statements: statements.len(),
             sql: index.and_then(|i| statements.get(i).cloned()),
-            line: index.and_then(|i| self.step_line_of(rev, direction, i)),
+            line: index.and_then(|i| lines.get(i).copied()),
             message,
             journaled: mode.journaled,
             atomic: mode.atomic,
             report: mode.report.clone(),
         }
-    }
-
-    /// The line of the step that produced statement `index`.
-    fn step_line_of(&self, rev: &Revision, direction: Direction, index: usize) -> Option<usize> {
-        let steps = match direction {
-            Direction::Upgrade => &rev.upgrade,
-            Direction::Downgrade => rev.downgrade.as_ref()?,
-        };
-        let mut seen = 0;
-        for (n, step) in steps.iter().enumerate() {
-            let count = render_step(step, n + 1, direction, rev, self.url.dialect(), &self.vars)
-                .ok()?
-                .len();
-            if index < seen + count {
-                return Some(step.line);
-            }
-            seen += count;
-        }
-        None
     }
 
     /// Writes a `failed` log row (best effort).

@@ -35,6 +35,7 @@ impl Migrator<'_> {
             direction,
             statements,
             started,
+            ..
         } = attempt;
         let interrupted = interrupted(report);
         // SQLite has no session lock: hold the database's file lock for the

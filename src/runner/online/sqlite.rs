@@ -136,6 +136,7 @@ impl<'p> Migrator<'p> {
                         rev,
                         direction,
                         statements: &rendered.statements,
+                        lines: &rendered.lines,
                         started,
                     };
                     let ran = match self.raw_revision(raw, attempt, recorded_source, false) {

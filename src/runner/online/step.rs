@@ -101,6 +101,7 @@ impl<'p> Migrator<'p> {
             rev,
             direction,
             statements: &rendered.statements,
+            lines: &rendered.lines,
             started: Instant::now(),
         };
         let recorded_source = (direction == Direction::Upgrade).then_some(source);
