@@ -444,6 +444,25 @@ fn batched(
     })
 }
 
+/// A batched `UPDATE table SET … [WHERE filter]` (the named operations
+/// that rewrite columns in place).
+fn batched_update(
+    f: &Fields<'_>,
+    dialect: Dialect,
+    table: String,
+    set: Vec<(String, String)>,
+    filter: Option<String>,
+) -> Result<DataStep, Error> {
+    let scanned = table.clone();
+    batched(
+        f,
+        dialect,
+        &scanned,
+        BatchAction::Update { table, set },
+        filter,
+    )
+}
+
 fn and(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(format!("({a}) AND ({b})")),
@@ -471,13 +490,7 @@ fn parse_fields(
                 .map(|(c, e)| Ok((q(&c)?, e)))
                 .collect::<Result<Vec<_>, Error>>()?;
             let filter = f.opt_str("where")?;
-            batched(
-                &f,
-                dialect,
-                &table.clone(),
-                BatchAction::Update { table, set },
-                filter,
-            )
+            batched_update(&f, dialect, table, set, filter)
         }
         "transform" => {
             let f = Fields::new(site, fields, keys!["table", "set", "where"])?;
@@ -581,16 +594,7 @@ fn parse_fields(
             let from = f.ident("from", dialect, "\"email\"")?;
             let to = f.ident("to", dialect, "\"email_address\"")?;
             let filter = f.opt_str("where")?;
-            batched(
-                &f,
-                dialect,
-                &table.clone(),
-                BatchAction::Update {
-                    table,
-                    set: vec![(to, from)],
-                },
-                filter,
-            )
+            batched_update(&f, dialect, table, vec![(to, from)], filter)
         }
         "populate_field" => {
             let f = Fields::new(
@@ -625,16 +629,7 @@ fn parse_fields(
                 only_null.then(|| format!("{column} IS NULL")),
                 f.opt_str("where")?,
             );
-            batched(
-                &f,
-                dialect,
-                &table.clone(),
-                BatchAction::Update {
-                    table,
-                    set: vec![(column, expr)],
-                },
-                filter,
-            )
+            batched_update(&f, dialect, table, vec![(column, expr)], filter)
         }
         "merge_fields" => {
             let f = Fields::new(
@@ -654,16 +649,7 @@ fn parse_fields(
             let sep = f.opt_str("separator")?.unwrap_or_else(|| " ".to_string());
             let expr = super::sql::concat_ws(dialect, &literal(&sep), &from);
             let filter = f.opt_str("where")?;
-            batched(
-                &f,
-                dialect,
-                &table.clone(),
-                BatchAction::Update {
-                    table,
-                    set: vec![(into, expr)],
-                },
-                filter,
-            )
+            batched_update(&f, dialect, table, vec![(into, expr)], filter)
         }
         "split_field" => {
             let f = Fields::new(
@@ -686,13 +672,7 @@ fn parse_fields(
             let (head, tail) = super::sql::split_first(dialect, &from, &literal(&sep));
             let set = vec![(q(&into[0])?, head), (q(&into[1])?, tail)];
             let filter = f.opt_str("where")?;
-            batched(
-                &f,
-                dialect,
-                &table.clone(),
-                BatchAction::Update { table, set },
-                filter,
-            )
+            batched_update(&f, dialect, table, set, filter)
         }
         "convert_type" => {
             let f = Fields::new(
@@ -713,16 +693,7 @@ fn parse_fields(
             };
             let expr = super::sql::convert(dialect, &from, &ty, &default).map_err(|m| f.err(m))?;
             let filter = f.opt_str("where")?;
-            batched(
-                &f,
-                dialect,
-                &table.clone(),
-                BatchAction::Update {
-                    table,
-                    set: vec![(to, expr)],
-                },
-                filter,
-            )
+            batched_update(&f, dialect, table, vec![(to, expr)], filter)
         }
         "rename_values" => {
             let f = Fields::new(site, fields, keys!["table", "column", "mapping", "where"])?;
@@ -740,16 +711,7 @@ fn parse_fields(
                 Some(format!("{column} IN ({})", olds.join(", "))),
                 f.opt_str("where")?,
             );
-            batched(
-                &f,
-                dialect,
-                &table.clone(),
-                BatchAction::Update {
-                    table,
-                    set: vec![(column, case)],
-                },
-                filter,
-            )
+            batched_update(&f, dialect, table, vec![(column, case)], filter)
         }
         "dedup" => {
             let f = Fields::new(site, fields, keys!["table", "by", "keep"])?;
