@@ -677,6 +677,39 @@ mod tests {
         );
     }
 
+    /// What `retort revision` writes takes the fast path (otherwise every
+    /// new project would load through the slow parser unnoticed).
+    #[test]
+    fn scaffolded_files_take_the_fast_path() {
+        use crate::revision::scaffold::{RevisionSpec, Templates};
+        use crate::revision::FileFormat;
+        use chrono::TimeZone;
+        for (message, down, labels, depends) in [
+            ("add account table", vec!["1975ea83b712"], vec![], vec![]),
+            (
+                "merge \"a\" and 'b'",
+                vec!["aaa", "bbb"],
+                vec!["billing"],
+                vec!["3f4e9a0b1c2d", "data"],
+            ),
+            ("", vec![], vec![], vec![]),
+        ] {
+            let spec = RevisionSpec {
+                id: "ae1027a6acf0".to_string(),
+                down_revisions: down.iter().map(|s| s.to_string()).collect(),
+                branch_labels: labels.iter().map(|s| s.to_string()).collect(),
+                depends_on: depends.iter().map(|s| s.to_string()).collect(),
+                message: message.to_string(),
+                created: Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap(),
+                lane: "schema".to_string(),
+            };
+            let text = Templates::default()
+                .render_revision(&spec, FileFormat::Toml)
+                .unwrap();
+            assert!(both(&text).is_some(), "fast path declined:\n{text}");
+        }
+    }
+
     /// The repository's example revision files.
     fn example_files() -> Vec<String> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
