@@ -23,11 +23,10 @@ use sqlx::{AssertSqlSafe, Column as _, Row as _, TypeInfo as _};
 use super::model::{self, BatchAction, DataStep, Load, Located, Scan};
 use super::progress::{Checkpoint, DataEvent};
 use super::{sql, Error, Site};
-use crate::dialect::versions::{
-    At, Elapsed, LogAction, LogEntry, Outcome, RowChange, VersionRow, VersionState, VersionTables,
-};
+use crate::dialect::versions::{At, Elapsed, RowChange, VersionRow, VersionState, VersionTables};
 use crate::dialect::{Dialect, Direction};
 use crate::revision::Revision;
+use crate::runner::script::{failure_log, finished_statements};
 use crate::store::Db;
 
 /// Options of a run that concern data revisions.
@@ -596,33 +595,13 @@ async fn mark_failed(
             error: Some(message),
         },
     );
-    let log = ctx.tables.insert_log(&LogEntry {
-        at: At::Value(chrono::Utc::now()),
-        action: action_of(direction),
-        version: &rev.id,
-        lane: &rev.lane,
-        duration_ms: Elapsed::Ms(ms(started)),
-        outcome: Outcome::Failed,
-        error: Some(message),
-        applied_by: ctx.applied_by,
-    });
+    let log = failure_log(ctx.tables, rev, direction, started, message, ctx.applied_by);
     if let Err(e) = db
         .execute_script(&format!("{mark};\n{log};"), "recording the failure")
         .await
     {
         tracing::warn!("could not mark {} failed: {e}", rev.id);
     }
-}
-
-fn action_of(direction: Direction) -> LogAction {
-    match direction {
-        Direction::Upgrade => LogAction::Upgrade,
-        Direction::Downgrade => LogAction::Downgrade,
-    }
-}
-
-fn ms(since: Instant) -> i64 {
-    i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 async fn finish(
@@ -633,31 +612,8 @@ async fn finish(
     source: &str,
     started: Instant,
 ) -> Result<(), Error> {
-    let elapsed = Elapsed::Ms(ms(started));
-    let now = At::Value(chrono::Utc::now());
-    let done = match direction {
-        Direction::Upgrade => ctx.tables.update_version(
-            &rev.id,
-            &RowChange::Finished {
-                checksum: rev.checksum(),
-                source: Some(source),
-                at: now,
-                execution_ms: elapsed,
-                applied_by: ctx.applied_by,
-            },
-        ),
-        Direction::Downgrade => ctx.tables.delete_version(&rev.id),
-    };
-    let log = ctx.tables.insert_log(&LogEntry {
-        at: now,
-        action: action_of(direction),
-        version: &rev.id,
-        lane: &rev.lane,
-        duration_ms: elapsed,
-        outcome: Outcome::Ok,
-        error: None,
-        applied_by: ctx.applied_by,
-    });
+    let [done, log] =
+        finished_statements(ctx.tables, rev, direction, source, started, ctx.applied_by);
     let dialect = db.dialect();
     db.execute_script(begin(dialect), "starting a transaction")
         .await?;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::dialect::ops::SchemaModel;
 use crate::dialect::versions::{
-    At, Elapsed, LogAction, LogEntry, Outcome, VersionRow, VersionState, VersionTables,
+    At, Elapsed, LogAction, LogEntry, Outcome, RowChange, VersionRow, VersionState, VersionTables,
 };
 use crate::dialect::{self, render_revision, Dialect, Direction};
 use crate::revision::Revision;
@@ -176,5 +176,81 @@ pub fn revision_script_in(
         statements: rendered.statements,
         foreign_keys_off: rendered.foreign_keys_off,
         version_statements: version_statements(rev, change, book),
+    })
+}
+
+/// The log action of a revision run in `direction`.
+pub fn action_of(direction: Direction) -> LogAction {
+    match direction {
+        Direction::Upgrade => LogAction::Upgrade,
+        Direction::Downgrade => LogAction::Downgrade,
+    }
+}
+
+/// Whole milliseconds since `since`.
+pub fn ms(since: std::time::Instant) -> i64 {
+    i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The two statements that end a revision whose row was `running` (the
+/// statement journal, the data lane), without trailing `;`: the row
+/// becomes `applied` with its checksum, `source` and time (upgrade) or is
+/// deleted (downgrade), and the `ok` log row records the duration since
+/// `started`.
+pub fn finished_statements(
+    tables: &VersionTables,
+    rev: &Revision,
+    direction: Direction,
+    source: &str,
+    started: std::time::Instant,
+    applied_by: &str,
+) -> [String; 2] {
+    let elapsed = Elapsed::Ms(ms(started));
+    let now = At::Value(chrono::Utc::now());
+    let row = match direction {
+        Direction::Upgrade => tables.update_version(
+            &rev.id,
+            &RowChange::Finished {
+                checksum: rev.checksum(),
+                source: Some(source),
+                at: now,
+                execution_ms: elapsed,
+                applied_by,
+            },
+        ),
+        Direction::Downgrade => tables.delete_version(&rev.id),
+    };
+    let log = tables.insert_log(&LogEntry {
+        at: now,
+        action: action_of(direction),
+        version: &rev.id,
+        lane: &rev.lane,
+        duration_ms: elapsed,
+        outcome: Outcome::Ok,
+        error: None,
+        applied_by,
+    });
+    [row, log]
+}
+
+/// The `failed` log row of a revision that failed with `message` after
+/// running since `started`.
+pub fn failure_log(
+    tables: &VersionTables,
+    rev: &Revision,
+    direction: Direction,
+    started: std::time::Instant,
+    message: &str,
+    applied_by: &str,
+) -> String {
+    tables.insert_log(&LogEntry {
+        at: At::Value(chrono::Utc::now()),
+        action: action_of(direction),
+        version: &rev.id,
+        lane: &rev.lane,
+        duration_ms: Elapsed::Ms(ms(started)),
+        outcome: Outcome::Failed,
+        error: Some(message),
+        applied_by,
     })
 }

@@ -1,8 +1,6 @@
 //! Shared pieces of every path: the bookkeeping rows, progress lines,
 //! transaction helpers and small conversions.
 
-use std::time::Instant;
-
 use crate::dialect::versions::{At, Elapsed, LogAction, LogEntry, Outcome};
 use crate::dialect::{Dialect, Direction};
 use crate::revision::Revision;
@@ -120,13 +118,6 @@ pub(super) fn change_of(direction: Direction) -> VersionChange {
     }
 }
 
-pub(super) fn action_of(direction: Direction) -> LogAction {
-    match direction {
-        Direction::Upgrade => LogAction::Upgrade,
-        Direction::Downgrade => LogAction::Downgrade,
-    }
-}
-
 /// `a;\nb;\n`: statements as one script.
 pub(super) fn join(statements: &[String]) -> String {
     let mut sql = String::new();
@@ -135,11 +126,6 @@ pub(super) fn join(statements: &[String]) -> String {
         sql.push_str(";\n");
     }
     sql
-}
-
-/// Milliseconds since `since`.
-pub(super) fn ms(since: Instant) -> i64 {
-    i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 pub(super) fn ids(revs: &[&Revision]) -> Vec<String> {

@@ -4,16 +4,14 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
-
-use crate::dialect::versions::{At, Elapsed, LogEntry, Outcome};
 use crate::dialect::Direction;
 use crate::revision::Revision;
 use crate::store::{self, Db};
 
 use super::super::error::{Error, StatementFailure};
-use super::bookkeeping::{action_of, begin_statement, ms, rollback};
+use super::bookkeeping::{begin_statement, rollback};
 use super::{Migrator, RunReport};
+use crate::runner::script::failure_log;
 
 /// A revision that was running when something failed.
 #[derive(Clone, Copy)]
@@ -122,20 +120,15 @@ impl Migrator<'_> {
             started,
             ..
         } = attempt;
-        let entry = LogEntry {
-            at: At::Value(Utc::now()),
-            action: action_of(direction),
-            version: &rev.id,
-            lane: &rev.lane,
-            duration_ms: Elapsed::Ms(ms(started)),
-            outcome: Outcome::Failed,
-            error: Some(message),
-            applied_by: &self.applied_by,
-        };
-        if let Err(e) = db
-            .execute_script(&self.tables.insert_log(&entry), "writing the log")
-            .await
-        {
+        let log = failure_log(
+            &self.tables,
+            rev,
+            direction,
+            started,
+            message,
+            &self.applied_by,
+        );
+        if let Err(e) = db.execute_script(&log, "writing the log").await {
             tracing::warn!("could not write the failed log row of {}: {e}", rev.id);
         }
     }

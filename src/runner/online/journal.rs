@@ -6,17 +6,16 @@
 
 use chrono::Utc;
 
-use crate::dialect::versions::{
-    At, Elapsed, LogEntry, Outcome, RowChange, VersionRow, VersionState,
-};
+use crate::dialect::versions::{At, Elapsed, RowChange, VersionRow, VersionState};
 use crate::dialect::{Dialect, Direction};
 use crate::store::{Db, Progress};
 
 use super::super::error::Error;
-use super::bookkeeping::{action_of, interrupted, join, ms};
+use super::bookkeeping::{interrupted, join};
 use super::failure::{Attempt, Mode};
 use super::plan::{progress_of, unfinished_error};
 use super::{Migrator, RunReport};
+use crate::runner::script::finished_statements;
 
 impl Migrator<'_> {
     /// Runs a revision through the journal from statement `resume` (`None`:
@@ -146,32 +145,15 @@ impl Migrator<'_> {
                 .await
                 .map_err(&interrupted)?;
         }
-        let elapsed = Elapsed::Ms(ms(started));
-        let now = At::Value(Utc::now());
-        let finish = match direction {
-            Direction::Upgrade => self.tables.update_version(
-                &rev.id,
-                &RowChange::Finished {
-                    checksum: rev.checksum(),
-                    source: Some(source),
-                    at: now,
-                    execution_ms: elapsed,
-                    applied_by: &self.applied_by,
-                },
-            ),
-            Direction::Downgrade => self.tables.delete_version(&rev.id),
-        };
-        let log = self.tables.insert_log(&LogEntry {
-            at: now,
-            action: action_of(direction),
-            version: &rev.id,
-            lane: &rev.lane,
-            duration_ms: elapsed,
-            outcome: Outcome::Ok,
-            error: None,
-            applied_by: &self.applied_by,
-        });
-        db.execute_script(&join(&[finish, log]), "recording a revision")
+        let finished = finished_statements(
+            &self.tables,
+            rev,
+            direction,
+            source,
+            started,
+            &self.applied_by,
+        );
+        db.execute_script(&join(&finished), "recording a revision")
             .await
             .map_err(&interrupted)?;
         Ok(true)
