@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use super::script::{revision_script_in, version_statements, Bookkeeping, VersionChange};
 use crate::dialect::ops::render::{FOREIGN_KEYS_OFF, FOREIGN_KEYS_ON};
 use crate::dialect::ops::SchemaModel;
-use crate::dialect::versions::{At, Elapsed, VersionTables, OFFLINE_APPLIED_BY};
+use crate::dialect::versions::VersionTables;
 use crate::dialect::{self, replay_schema, Dialect, Direction};
 use crate::graph::{self, Applied, Graph};
 use crate::revision::{Revision, StepKind};
@@ -287,13 +287,7 @@ pub fn render_script_in(
         return Ok(String::new());
     }
     let tables = VersionTables::new(&opts.version_table, opts.dialect);
-    let book = Bookkeeping {
-        tables: &tables,
-        applied_by: OFFLINE_APPLIED_BY,
-        at: At::Now,
-        duration_ms: Elapsed::Unknown,
-        source: None,
-    };
+    let book = Bookkeeping::offline(&tables);
     let units = units_of(steps, opts, &book, graph)?;
     let wraps = opts.dialect.transactional_ddl();
     if opts.atomic && wraps {
@@ -519,13 +513,7 @@ mod tests {
             .collect();
         let opts = opts(Dialect::Sqlite, false);
         let tables = VersionTables::new(&opts.version_table, opts.dialect);
-        let book = Bookkeeping {
-            tables: &tables,
-            applied_by: OFFLINE_APPLIED_BY,
-            at: At::Now,
-            duration_ms: Elapsed::Unknown,
-            source: None,
-        };
+        let book = Bookkeeping::offline(&tables);
         let steps: Vec<ScriptStep<'_>> = revs.iter().map(ScriptStep::Upgrade).collect();
         let units = units_of(&steps, &opts, &book, None).unwrap();
         let sequential: Vec<Unit> = steps

@@ -44,6 +44,20 @@ pub struct Bookkeeping<'a> {
     pub source: Option<&'a str>,
 }
 
+impl<'a> Bookkeeping<'a> {
+    /// The bookkeeping of an offline (`--sql`) script: `CURRENT_TIMESTAMP`,
+    /// no duration, no source, [`crate::dialect::versions::OFFLINE_APPLIED_BY`].
+    pub fn offline(tables: &'a VersionTables) -> Bookkeeping<'a> {
+        Bookkeeping {
+            tables,
+            applied_by: crate::dialect::versions::OFFLINE_APPLIED_BY,
+            at: At::Now,
+            duration_ms: Elapsed::Unknown,
+            source: None,
+        }
+    }
+}
+
 /// One revision, rendered for one direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevisionScript {

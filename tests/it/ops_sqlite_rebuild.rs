@@ -11,6 +11,27 @@ fn write(live: &Live, name: &str, text: &str) {
     live.project.file(&format!("{dir}/{name}"), text);
 }
 
+/// Revision 2: `child.note` becomes NOT NULL (a SQLite rebuild), after
+/// `leading` (more `[[upgrade]]` steps, or nothing).
+fn write_note_not_null(live: &Live, leading: &str) {
+    write(
+        live,
+        "02_alter.toml",
+        &format!(
+            r#"revision = "bbbb00000002"
+down_revision = "aaaa00000001"
+message = "child note not null"
+{leading}
+[[upgrade]]
+op = "alter_column"
+table = "child"
+column = "note"
+nullable = false
+"#
+        ),
+    );
+}
+
 /// parent (created by raw SQL, so only the live catalog knows it), child
 /// with ON DELETE CASCADE, an index, a trigger, a view, rows.
 fn setup(live: &Live) {
@@ -131,20 +152,7 @@ fn rebuild_with_a_broken_foreign_key_is_rolled_back() {
     live.retort(&["upgrade", "aaaa00000001"]).success();
     // An orphan row (the sqlite3 shell runs with foreign keys off).
     live.query("INSERT INTO child (id, parent_id, note) VALUES (9, 42, 'orphan')");
-    write(
-        &live,
-        "02_alter.toml",
-        r#"revision = "bbbb00000002"
-down_revision = "aaaa00000001"
-message = "child note not null"
-
-[[upgrade]]
-op = "alter_column"
-table = "child"
-column = "note"
-nullable = false
-"#,
-    );
+    write_note_not_null(&live, "");
     live.retort(&["upgrade", "head"])
         .fails_with("upgrade of revision bbbb00000002")
         .fails_with("row 9 of `child` references a missing row of `parent`");
@@ -186,24 +194,7 @@ fn failing_rebuild_statement_names_its_step_line() {
     setup(&live);
     live.retort(&["upgrade", "aaaa00000001"]).success();
     live.query("INSERT INTO child (parent_id, note) VALUES (2, NULL)");
-    write(
-        &live,
-        "02_alter.toml",
-        r#"revision = "bbbb00000002"
-down_revision = "aaaa00000001"
-message = "child note not null"
-
-[[upgrade]]
-op = "sql"
-sql = "SELECT 1"
-
-[[upgrade]]
-op = "alter_column"
-table = "child"
-column = "note"
-nullable = false
-"#,
-    );
+    write_note_not_null(&live, "\n[[upgrade]]\nop = \"sql\"\nsql = \"SELECT 1\"\n");
     live.retort(&["upgrade", "head"])
         .fails_with("upgrade of revision bbbb00000002")
         .fails_with("(step at line 9): NOT NULL constraint failed");
