@@ -174,14 +174,8 @@ pub struct LineParts {
     pub tree: bool,
 }
 
-/// One short line (Alembic's `cmd_format(False, …)`), without newline.
-pub fn short_line(view: &RevisionView, parts: LineParts) -> String {
-    let mut text = String::new();
-    push_short_line(&mut text, view, parts);
-    text
-}
-
-/// Appends the short line of `view` to `text`.
+/// Appends the short line of `view` (Alembic's `cmd_format(False, …)`)
+/// to `text`, without newline.
 fn push_short_line(text: &mut String, view: &RevisionView, parts: LineParts) {
     if parts.parents {
         view.push_parents(text);

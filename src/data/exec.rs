@@ -903,29 +903,26 @@ async fn run_batched(
         total: cp.total,
         resumed_at: cp.rows_done,
     });
+    let bounds = (
+        sql::boundary(dialect, scan, key, false, n),
+        sql::boundary(dialect, scan, key, true, n),
+    );
+    let batches = (
+        sql::batch(dialect, scan, key, action, false),
+        sql::batch(dialect, scan, key, action, true),
+    );
     let plan = Plan {
         site,
         scan,
         key,
         action,
-        bounds: (
-            sql::boundary(dialect, scan, key, false, n),
-            sql::boundary(dialect, scan, key, true, n),
-        ),
-        batches: (
-            sql::batch(dialect, scan, key, action, false),
-            sql::batch(dialect, scan, key, action, true),
-        ),
+        pg: (dialect == Dialect::Postgres).then(|| PgPlan::new(ctx.tables, &bounds, &batches)),
+        bounds,
+        batches,
         read: read_row_sql(dialect, ctx.tables),
         save: checkpoint_sql(dialect, ctx.tables),
-        pg: None,
         started: Instant::now(),
         at_start: cp.rows_done,
-    };
-    let plan = Plan {
-        pg: (dialect == Dialect::Postgres)
-            .then(|| PgPlan::new(ctx.tables, &plan.bounds, &plan.batches)),
-        ..plan
     };
     let mut batches = 0u64;
     loop {
@@ -1181,11 +1178,8 @@ fn sqlite_batch_body(
     let bound_sql = plan.bound(lo.is_some());
     let q_err = |sql: &str, e: sqlx::Error| query_err(site, sql, db_message(&e));
     let mut bound = conn.prepare(bound_sql).map_err(|e| q_err(bound_sql, e))?;
-    if let Some(lo) = &lo {
-        bound
-            .bind(1, bind_of(lo))
-            .map_err(|e| q_err(bound_sql, e))?;
-    }
+    let lo_bind: Vec<Bind<'_>> = lo.iter().map(bind_of).collect();
+    bound.bind_all(&lo_bind).map_err(|e| q_err(bound_sql, e))?;
     let (hi, rows) = if bound.step().map_err(|e| q_err(bound_sql, e))? {
         (
             cell_val(bound.column(0)),
@@ -1206,20 +1200,15 @@ fn sqlite_batch_body(
         }
         _ => {
             let stmt = plan.batch(lo.is_some());
-            let mut batch = conn.prepare(stmt).map_err(|e| q_err(stmt, e))?;
-            for (i, v) in binds.iter().enumerate() {
-                batch.bind(i + 1, bind_of(v)).map_err(|e| q_err(stmt, e))?;
-            }
-            while batch.step().map_err(|e| q_err(stmt, e))? {}
+            let values: Vec<Bind<'_>> = binds.iter().map(bind_of).collect();
+            conn.run(stmt, &values).map_err(|e| q_err(stmt, e))?;
         }
     }
     advance(cp, &hi, rows, plan.started, plan.at_start);
     let save_err = |e: sqlx::Error| db_err("saving the checkpoint", db_message(&e));
     let json = cp.to_json();
-    let mut save = conn.prepare(&plan.save).map_err(save_err)?;
-    save.bind(1, Bind::Text(&json)).map_err(save_err)?;
-    save.bind(2, Bind::Text(id)).map_err(save_err)?;
-    while save.step().map_err(save_err)? {}
+    conn.run(&plan.save, &[Bind::Text(&json), Bind::Text(id)])
+        .map_err(save_err)?;
     Ok(true)
 }
 

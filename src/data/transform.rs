@@ -582,11 +582,8 @@ pub(crate) fn sqlite_batch(
     };
     let fetch_sql = sql::transform_fetch(Dialect::Sqlite, scan, key, binds.len() == 2);
     let mut fetch = conn.prepare(&fetch_sql).map_err(|e| q_err(&fetch_sql, e))?;
-    for (i, v) in binds.iter().enumerate() {
-        fetch
-            .bind(i + 1, bind_of(v))
-            .map_err(|e| q_err(&fetch_sql, e))?;
-    }
+    let values: Vec<_> = binds.iter().map(bind_of).collect();
+    fetch.bind_all(&values).map_err(|e| q_err(&fetch_sql, e))?;
     let width = fetch.column_count();
     let names: Vec<String> = (0..width).map(|i| fetch.column_name(i)).collect();
     let env = env();

@@ -99,14 +99,7 @@ impl Graph {
     /// The branch labels of `id` after propagation (sorted: label indices
     /// are assigned in name order, and a node's indices are sorted).
     pub fn labels(&self, id: &str) -> Vec<String> {
-        let Some(i) = self.index(id) else {
-            return Vec::new();
-        };
-        self.nodes[i]
-            .labels
-            .iter()
-            .filter_map(|&l| self.label_names.get(l).cloned())
-            .collect()
+        self.label_names(id).map(str::to_string).collect()
     }
 
     /// The branch labels of `id` after propagation, borrowed (same order as

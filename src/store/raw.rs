@@ -278,6 +278,18 @@ impl<'h> Conn<'h> {
         }
         Ok(())
     }
+
+    /// Prepares ONE statement, binds `values` to its parameters in order
+    /// and runs it to completion (rows are discarded).
+    ///
+    /// # Errors
+    /// As [`Conn::prepare`], [`Stmt::bind`] and [`Stmt::step`].
+    pub fn run(&self, sql: &str, values: &[Bind<'_>]) -> Result<(), sqlx::Error> {
+        let mut stmt = self.prepare(sql)?;
+        stmt.bind_all(values)?;
+        while stmt.step()? {}
+        Ok(())
+    }
 }
 
 /// A prepared statement on a [`Conn`]; finalized on drop.
@@ -319,6 +331,17 @@ impl Stmt<'_> {
             // SAFETY: the connection is valid and locked.
             Err(unsafe { last_error(self.conn.db, rc) })
         }
+    }
+
+    /// Binds `values` to parameters 1, 2, … in order.
+    ///
+    /// # Errors
+    /// As [`Stmt::bind`].
+    pub fn bind_all(&mut self, values: &[Bind<'_>]) -> Result<(), sqlx::Error> {
+        values
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| self.bind(i + 1, *v))
     }
 
     /// Steps once: `true` when a row is available.
