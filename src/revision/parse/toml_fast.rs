@@ -26,9 +26,7 @@
 //! comma). Inline tables, dotted or quoted keys, floats and every other
 //! form fall back.
 
-use chrono::{DateTime, Utc};
-
-use super::toml_format::toml_datetime_to_utc;
+use super::toml_format::{names, toml_datetime_to_utc};
 use super::{parse_created, Parsed};
 use crate::dialect::Dialect;
 use crate::revision::{SqlStep, Step, StepKind, Verify};
@@ -136,7 +134,7 @@ fn build(header: Vec<(&str, usize, Value<'_>)>, tables: Vec<Table<'_>>) -> Optio
             ("revision", Value::Str(s)) => parsed.revision = Some((s.into_owned(), line)),
             ("down_revision", value) => parsed.down_revisions = strings(value, line)?,
             ("message", Value::Str(s)) => parsed.message = s.into_owned(),
-            ("created", Value::Datetime(dt)) => parsed.created = Some(datetime(&dt)?),
+            ("created", Value::Datetime(dt)) => parsed.created = Some(toml_datetime_to_utc(&dt)?),
             ("created", Value::Str(s)) => parsed.created = Some(parse_created(&s).ok()?),
             ("branch_labels", value) => parsed.branch_labels = names(strings(value, line)?),
             ("depends_on", value) => parsed.depends_on = names(strings(value, line)?),
@@ -184,10 +182,6 @@ fn build(header: Vec<(&str, usize, Value<'_>)>, tables: Vec<Table<'_>>) -> Optio
     Some(parsed)
 }
 
-fn datetime(dt: &toml::value::Datetime) -> Option<DateTime<Utc>> {
-    toml_datetime_to_utc(dt)
-}
-
 fn strings(value: Value<'_>, line: usize) -> Option<Vec<(String, usize)>> {
     match value {
         Value::Str(s) => Some(vec![(s.into_owned(), line)]),
@@ -199,10 +193,6 @@ fn strings(value: Value<'_>, line: usize) -> Option<Vec<(String, usize)>> {
         ),
         _ => None,
     }
-}
-
-fn names(items: Vec<(String, usize)>) -> Vec<String> {
-    items.into_iter().map(|(name, _)| name).collect()
 }
 
 fn step(table: Table<'_>) -> Option<Step> {
@@ -683,7 +673,7 @@ mod tests {
     fn scaffolded_files_take_the_fast_path() {
         use crate::revision::scaffold::{RevisionSpec, Templates};
         use crate::revision::FileFormat;
-        use chrono::TimeZone;
+        use chrono::{TimeZone, Utc};
         for (message, down, labels, depends) in [
             ("add account table", vec!["1975ea83b712"], vec![], vec![]),
             (

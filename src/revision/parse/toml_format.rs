@@ -152,7 +152,7 @@ pub(super) fn parse_toml(content: &str, path: &Path) -> Result<Parsed, ParseErro
     Ok(parsed)
 }
 
-fn names(items: Vec<(String, usize)>) -> Vec<String> {
+pub(super) fn names(items: Vec<(String, usize)>) -> Vec<String> {
     items.into_iter().map(|(name, _)| name).collect()
 }
 
