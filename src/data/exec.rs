@@ -22,6 +22,7 @@ use sqlx::{AssertSqlSafe, Column as _, Row as _, TypeInfo as _};
 
 use super::model::{self, BatchAction, DataStep, Load, Located, Scan};
 use super::progress::{Checkpoint, DataEvent};
+use super::sizer::Sizer;
 use super::{sql, Error, Site};
 use crate::dialect::versions::{At, Elapsed, RowChange, VersionRow, VersionState, VersionTables};
 use crate::dialect::{Dialect, Direction};
@@ -719,14 +720,6 @@ fn invalid(site: &Site, problem: &str) -> Error {
     }
 }
 
-fn batch_size(ctx: &Ctx<'_>, own: Option<u64>) -> u64 {
-    ctx.options
-        .batch_size
-        .or(own)
-        .unwrap_or(model::DEFAULT_BATCH_SIZE)
-        .max(1)
-}
-
 async fn run_step(
     db: &mut Db,
     ctx: &Ctx<'_>,
@@ -762,16 +755,25 @@ async fn run_step(
             });
             Ok(())
         }
-        DataStep::Batched {
-            scan,
-            action,
-            batch_size: own,
-            sleep_ms,
-        } => {
+        DataStep::Batched { scan, action, pace } => {
             let key = key_of(db, site, scan).await?;
-            let n = batch_size(ctx, *own);
+            let max = match action {
+                BatchAction::Transform { .. } => model::TRANSFORM_MAX_BATCH,
+                _ => u64::MAX,
+            };
+            let sizer = Sizer::new(pace, ctx.options.batch_size, max);
             run_batched(
-                db, ctx, rev, located, scan, &key, action, n, *sleep_ms, cp, emit,
+                db,
+                ctx,
+                rev,
+                located,
+                scan,
+                &key,
+                action,
+                sizer,
+                pace.sleep_ms,
+                cp,
+                emit,
             )
             .await
         }
@@ -787,6 +789,8 @@ struct Plan<'a> {
     scan: &'a Scan,
     key: &'a str,
     action: &'a BatchAction,
+    /// Rows per batch the boundaries take.
+    size: u64,
     /// Boundary without / with a lower bound.
     bounds: (String, String),
     /// Batch statement without / with a lower bound (`None`: transform).
@@ -835,24 +839,49 @@ impl PgPlan {
         batches: &(Option<String>, Option<String>),
     ) -> PgPlan {
         let vt = version_table(Dialect::Postgres, tables);
+        PgPlan {
+            read_bound: Self::read_bound(&vt, bounds),
+            batch_save: (
+                batches.0.as_deref().map(|b| pg_with_checkpoint(&vt, b, 1)),
+                batches.1.as_deref().map(|b| pg_with_checkpoint(&vt, b, 2)),
+            ),
+            version_table: vt,
+        }
+    }
+
+    fn read_bound(vt: &str, bounds: &(String, String)) -> (String, String) {
         let read_bound = |bound: &str, binds: usize| {
             format!(
                 "SELECT v.state, v.progress::text, bd.* FROM {vt} AS v, ({bound}) AS bd WHERE v.version = ${} FOR UPDATE OF v",
                 binds + 1
             )
         };
-        PgPlan {
-            read_bound: (read_bound(&bounds.0, 0), read_bound(&bounds.1, 1)),
-            batch_save: (
-                batches.0.as_deref().map(|b| pg_with_checkpoint(&vt, b, 1)),
-                batches.1.as_deref().map(|b| pg_with_checkpoint(&vt, b, 2)),
-            ),
-            version_table: vt.clone(),
-        }
+        (read_bound(&bounds.0, 0), read_bound(&bounds.1, 1))
     }
 }
 
+/// The boundary statements of batches of `n` rows, without / with a lower
+/// bound.
+fn bounds_of(dialect: Dialect, scan: &Scan, key: &str, n: u64) -> (String, String) {
+    (
+        sql::boundary(dialect, scan, key, false, n),
+        sql::boundary(dialect, scan, key, true, n),
+    )
+}
+
 impl Plan<'_> {
+    /// Makes the next batches take `n` rows.
+    fn resize(&mut self, dialect: Dialect, n: u64) {
+        if n == self.size {
+            return;
+        }
+        self.size = n;
+        self.bounds = bounds_of(dialect, self.scan, self.key, n);
+        if let Some(pg) = &mut self.pg {
+            pg.read_bound = PgPlan::read_bound(&pg.version_table, &self.bounds);
+        }
+    }
+
     fn bound(&self, has_lo: bool) -> &str {
         if has_lo {
             &self.bounds.1
@@ -880,7 +909,7 @@ async fn run_batched(
     scan: &Scan,
     key: &str,
     action: &BatchAction,
-    n: u64,
+    mut sizer: Sizer,
     sleep_ms: u64,
     cp: &mut Checkpoint,
     emit: &mut dyn FnMut(&DataEvent<'_>),
@@ -903,20 +932,19 @@ async fn run_batched(
         total: cp.total,
         resumed_at: cp.rows_done,
     });
-    let bounds = (
-        sql::boundary(dialect, scan, key, false, n),
-        sql::boundary(dialect, scan, key, true, n),
-    );
+    let size = sizer.next();
+    let bounds = bounds_of(dialect, scan, key, size);
     let batches = (
         sql::batch(dialect, scan, key, action, false),
         sql::batch(dialect, scan, key, action, true),
     );
-    let plan = Plan {
+    let mut plan = Plan {
         site,
         scan,
         key,
         action,
         pg: (dialect == Dialect::Postgres).then(|| PgPlan::new(ctx.tables, &bounds, &batches)),
+        size,
         bounds,
         batches,
         read: read_row_sql(dialect, ctx.tables),
@@ -948,6 +976,8 @@ async fn run_batched(
         // On failure the checkpoint stays at the last committed batch (the
         // caller records it with the error).
         let before = cp.clone();
+        plan.resize(dialect, sizer.next());
+        let began = Instant::now();
         #[allow(unreachable_patterns)]
         let outcome = match db {
             #[cfg(feature = "sqlite")]
@@ -965,6 +995,10 @@ async fn run_batched(
                 return Err(e);
             }
         }
+        sizer.observe(
+            cp.rows_done.saturating_sub(before.rows_done),
+            began.elapsed(),
+        );
         batches += 1;
         emit(&DataEvent::Batch {
             label: &located.label,

@@ -23,6 +23,7 @@ pub mod fixture;
 pub mod model;
 pub mod progress;
 pub mod render;
+pub mod sizer;
 pub mod sql;
 pub mod transform;
 

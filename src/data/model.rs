@@ -11,8 +11,15 @@ use super::{Error, Site};
 use crate::dialect::{Dialect, Direction};
 use crate::revision::{Revision, SqlStep, Step, StepKind};
 
-/// Default rows per batch.
+/// Default rows per batch of a `load` step.
 pub const DEFAULT_BATCH_SIZE: u64 = 5_000;
+
+/// The most rows a `transform` batch sized by time takes: a transform holds
+/// its batch's results in memory until the write-back.
+pub const TRANSFORM_MAX_BATCH: u64 = 10_000;
+
+/// Default time a batch of a step without `batch_size` aims to take.
+pub const DEFAULT_BATCH_TIME_MS: u64 = 200;
 
 /// Every data `op`.
 pub const DATA_OPS: &[&str] = &[
@@ -126,13 +133,41 @@ pub enum DataStep {
         scan: Scan,
         /// What each batch does.
         action: BatchAction,
-        /// Rows per batch (the step's `batch_size`).
-        batch_size: Option<u64>,
-        /// Pause between batches.
-        sleep_ms: u64,
+        /// How big the batches are and how fast they come.
+        pace: Pace,
     },
     /// A fixture load.
     Load(Load),
+}
+
+/// The pace of a batched step: `batch_size`, `batch_time_ms`, `sleep_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pace {
+    /// Rows per batch (`batch_size`); `None`: sized by time.
+    pub batch_size: Option<u64>,
+    /// What a batch aims to take when `batch_size` is not given
+    /// (`batch_time_ms`, default [`DEFAULT_BATCH_TIME_MS`]).
+    pub batch_time_ms: Option<u64>,
+    /// Pause between batches.
+    pub sleep_ms: u64,
+}
+
+impl Pace {
+    fn parse(f: &Fields<'_>) -> Result<Pace, Error> {
+        let pace = Pace {
+            batch_size: f.opt_u64("batch_size")?,
+            batch_time_ms: f.opt_u64("batch_time_ms")?,
+            sleep_ms: f.opt_u64("sleep_ms")?.unwrap_or(0),
+        };
+        if pace.batch_size.is_some() && pace.batch_time_ms.is_some() {
+            return Err(f.err(
+                "give `batch_size` (rows per batch) or `batch_time_ms` (a time per batch, \
+                 the size follows), not both"
+                    .to_string(),
+            ));
+        }
+        Ok(pace)
+    }
 }
 
 /// A parsed step with where it came from.
@@ -230,7 +265,14 @@ pub fn reverse(op: &str, fields: &toml::Table) -> Option<(String, toml::Table)> 
             out.insert(to.to_string(), v.clone());
         }
     };
-    for key in ["table", "key", "batch_size", "sleep_ms", "separator"] {
+    for key in [
+        "table",
+        "key",
+        "batch_size",
+        "batch_time_ms",
+        "sleep_ms",
+        "separator",
+    ] {
         copy(&mut out, key, key);
     }
     match op {
@@ -398,7 +440,7 @@ fn invalid(site: &Site, problem: String) -> Error {
 
 macro_rules! keys {
     ($($k:literal),* $(,)?) => {
-        &[$($k,)* "key", "batch_size", "sleep_ms"]
+        &[$($k,)* "key", "batch_size", "batch_time_ms", "sleep_ms"]
     };
 }
 
@@ -439,8 +481,7 @@ fn batched(
             filter,
         },
         action,
-        batch_size: f.opt_u64("batch_size")?,
-        sleep_ms: f.opt_u64("sleep_ms")?.unwrap_or(0),
+        pace: Pace::parse(f)?,
     })
 }
 
@@ -551,8 +592,7 @@ fn parse_fields(
                     columns,
                     exprs,
                 },
-                batch_size: f.opt_u64("batch_size")?,
-                sleep_ms: f.opt_u64("sleep_ms")?.unwrap_or(0),
+                pace: Pace::parse(&f)?,
             })
         }
         "load" => {
@@ -857,5 +897,42 @@ mod tests {
             steps_of(&rev, Direction::Downgrade, dialect)
                 .unwrap_or_else(|e| panic!("{dialect:?}: {e}\n{full}"));
         }
+    }
+
+    fn pace_of(body: &str) -> Result<Pace, String> {
+        let text = format!(
+            "revision = \"a\"\n[[upgrade]]\nop = \"update\"\ntable = \"t\"\nset = {{ x = \"1\" }}\n{body}"
+        );
+        let rev = parse_str(&text, Path::new("m/a_x.toml"), "data").map_err(|e| e.to_string())?;
+        let steps =
+            steps_of(&rev, Direction::Upgrade, Dialect::Sqlite).map_err(|e| e.to_string())?;
+        match &steps[0].step {
+            DataStep::Batched { pace, .. } => Ok(*pace),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn pace_keys() {
+        assert_eq!(pace_of("").unwrap(), Pace::default());
+        assert_eq!(
+            pace_of("batch_time_ms = 50\nsleep_ms = 0").unwrap(),
+            Pace {
+                batch_size: None,
+                batch_time_ms: Some(50),
+                sleep_ms: 0
+            }
+        );
+        assert_eq!(pace_of("batch_size = 7").unwrap().batch_size, Some(7));
+        let both = pace_of("batch_size = 7\nbatch_time_ms = 50").unwrap_err();
+        assert!(
+            both.contains("m/a_x.toml") && both.contains("not both"),
+            "{both}"
+        );
+        let zero = pace_of("batch_time_ms = 0").unwrap_err();
+        assert!(
+            zero.contains("`batch_time_ms` must be a positive integer"),
+            "{zero}"
+        );
     }
 }

@@ -32,6 +32,25 @@ fn comment_block(lines: &[String]) -> String {
         .join("\n")
 }
 
+/// How a batched step's batches are sized, for the offline comment.
+fn batches_text(pace: &model::Pace, transform: bool) -> String {
+    match pace.batch_size {
+        Some(n) => format!("batches of {n} rows"),
+        None => {
+            let ms = pace.batch_time_ms.unwrap_or(model::DEFAULT_BATCH_TIME_MS);
+            let cap = if transform {
+                format!(", at most {}", model::TRANSFORM_MAX_BATCH)
+            } else {
+                String::new()
+            };
+            format!(
+                "batches sized to take about {ms} ms each (from {} rows{cap}; set batch_size to fix the size)",
+                super::sizer::FIRST_BATCH
+            )
+        }
+    }
+}
+
 /// The statements of a data revision for `direction` on `dialect`.
 ///
 /// # Errors
@@ -45,13 +64,8 @@ pub fn render(
     for located in model::steps_of(rev, direction, dialect)? {
         match &located.step {
             DataStep::Sql(step) => out.extend(split_statements(step.text_for(dialect), dialect)),
-            DataStep::Batched {
-                scan,
-                action,
-                batch_size,
-                ..
-            } => {
-                let n = batch_size.unwrap_or(model::DEFAULT_BATCH_SIZE);
+            DataStep::Batched { scan, action, pace } => {
+                let batches = batches_text(pace, matches!(action, BatchAction::Transform { .. }));
                 let key_text = scan
                     .key
                     .clone()
@@ -64,7 +78,7 @@ pub fn render(
                     BatchAction::Transform { table, set } => {
                         let mut lines = vec![
                             format!("[retort transform] {} — needs the online runner (`retort upgrade`)", located.label),
-                            format!("Row-level minijinja expressions on {table}, evaluated in the process in batches of {n} by {key_text}:"),
+                            format!("Row-level minijinja expressions on {table}, evaluated in the process in {batches} by {key_text}:"),
                         ];
                         for (c, t) in set {
                             lines.push(format!("  {c} = {t}"));
@@ -78,7 +92,7 @@ pub fn render(
                     _ => {
                         let stmt = sql::bulk(dialect, scan, &key, action).unwrap_or_default();
                         out.push(format!(
-                            "-- {}: online this runs in batches of {n} rows by {key_text} (keyset ranges, each batch committed with its checkpoint)\n{stmt}",
+                            "-- {}: online this runs in {batches} by {key_text} (keyset ranges, each batch committed with its checkpoint)\n{stmt}",
                             located.label
                         ));
                     }

@@ -462,6 +462,11 @@ downgrade = []
         "{out}"
     );
     assert!(out.contains("-- [retort transform]"), "{out}");
+    // No batch_size: batches sized by time, capped for a transform.
+    assert!(
+        out.contains("evaluated in the process in batches sized to take about 200 ms each (from 1000 rows, at most 10000; set batch_size to fix the size) by the primary key:"),
+        "{out}"
+    );
     assert!(
         out.contains("--   first_name = {{ full_name.split(' ')[0] }}"),
         "{out}"
