@@ -266,6 +266,8 @@ pub struct Ctx<'a> {
     pub applied_by: &'a str,
     /// Options.
     pub options: &'a DataOptions,
+    /// Values for templated SQL (`[vars]` and `-x`; `template = true`).
+    pub vars: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// How a data revision run ended.
@@ -443,8 +445,10 @@ pub async fn run_revision(
     emit: &mut dyn FnMut(&DataEvent<'_>),
 ) -> Result<Ran, Error> {
     let dialect = db.dialect();
-    refuse_templated_sql(rev, direction)?;
-    let steps = steps(rev, direction, dialect)?;
+    // `template = true`: every sql step and check rendered before anything runs.
+    let steps =
+        super::template::render_steps(rev, steps(rev, direction, dialect)?, dialect, ctx.vars)?;
+    let checks = super::template::verify_checks(rev, direction, dialect, ctx.vars)?;
     let started = Instant::now();
     let dir = direction.name();
     let Some(mut cp) = start(db, ctx, rev, direction, source, steps.len()).await? else {
@@ -475,7 +479,7 @@ pub async fn run_revision(
             .map_err(|m| db_err("saving the checkpoint", m))?;
     }
     if direction == Direction::Upgrade {
-        if let Err(e) = verify(db, rev, emit).await {
+        if let Err(e) = verify(db, rev, &checks, emit).await {
             mark_failed(db, ctx, rev, direction, &cp, &e.to_string(), started).await;
             return Err(e);
         }
@@ -631,13 +635,14 @@ async fn finish(
     Ok(())
 }
 
-/// Runs the `[[verify]]` checks.
+/// Runs `rev`'s `[[verify]]` checks (`checks`: their SQL rendered).
 async fn verify(
     db: &mut Db,
     rev: &Revision,
+    checks: &[crate::revision::Verify],
     emit: &mut dyn FnMut(&DataEvent<'_>),
 ) -> Result<(), Error> {
-    for check in &rev.verify {
+    for check in checks {
         let site = Site {
             revision: rev.id.clone(),
             file: rev.path.clone(),
@@ -1451,37 +1456,4 @@ pub(crate) fn json_insert_sql(
 /// Whether the run was asked to stop.
 pub fn cancelled(options: &DataOptions) -> bool {
     options.cancel.load(Ordering::SeqCst)
-}
-
-/// `template = true` is not applied to `sql` steps of data revisions yet:
-/// refuse before anything runs rather than run the untemplated text.
-fn refuse_templated_sql(rev: &Revision, direction: Direction) -> Result<(), Error> {
-    if !rev.template {
-        return Ok(());
-    }
-    let steps: &[crate::revision::Step] = match direction {
-        Direction::Upgrade => &rev.upgrade,
-        Direction::Downgrade => rev.downgrade.as_deref().unwrap_or(&[]),
-    };
-    let found = steps
-        .iter()
-        .enumerate()
-        .find(|(_, s)| matches!(s.kind, crate::revision::StepKind::Sql(_)));
-    match found {
-        None => Ok(()),
-        Some((i, step)) => Err(Error::Invalid {
-            site: Box::new(super::Site {
-                revision: rev.id.clone(),
-                file: rev.path.clone(),
-                direction,
-                step: i + 1,
-                line: step.line,
-                op: "sql".to_string(),
-            }),
-            problem: "`template = true` is not supported yet for `sql` steps of data \
-                      revisions; write the SQL without template syntax, or move the step \
-                      to a schema revision"
-                .to_string(),
-        }),
-    }
 }

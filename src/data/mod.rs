@@ -11,7 +11,9 @@
 //! - [`progress`]: the checkpoint JSON and the progress events;
 //! - [`render`]: `--sql` rendering of data steps;
 //! - [`transform`]: row-level minijinja expressions;
-//! - [`fixture`]: CSV/JSON fixtures (`load`, `data load`, `data dump`).
+//! - [`fixture`]: CSV/JSON fixtures (`load`, `data load`, `data dump`);
+//! - [`template`]: `template = true`: `sql` steps and `[[verify]]` SQL
+//!   through the schema lane's minijinja rendering (design §5.4).
 
 use std::path::PathBuf;
 
@@ -25,6 +27,7 @@ pub mod progress;
 pub mod render;
 pub mod sizer;
 pub mod sql;
+pub mod template;
 pub mod transform;
 
 pub use exec::{DataOptions, DryRunCount};
@@ -106,6 +109,23 @@ pub enum Error {
         value: String,
         /// What it should have returned.
         expect: String,
+    },
+    /// A `sql` step of a revision with `template = true` failed to render:
+    /// the schema lane's [`crate::dialect::Error::Template`] (revision,
+    /// file, step, line, the line within the step's SQL, how to fix).
+    #[error(transparent)]
+    Template(Box<crate::dialect::Error>),
+    /// A `[[verify]]` check's SQL failed to render (`template = true`).
+    #[error("revision {} ({}): verify check `{name}` (line {}): template error{}: {detail} ({})", .site.revision, .site.file.display(), .site.line, .template_line.map(|l| format!(" at line {l} of the check's SQL")).unwrap_or_default(), crate::dialect::TEMPLATE_HINT)]
+    VerifyTemplate {
+        /// Revision, file and line of the check.
+        site: Box<Site>,
+        /// The check's name.
+        name: String,
+        /// Line within the check's SQL, when minijinja knows it.
+        template_line: Option<usize>,
+        /// minijinja's description.
+        detail: String,
     },
     /// Ctrl-C: stopped at a batch boundary, checkpoint saved.
     #[error("interrupted: revision {revision} stopped at a batch boundary of step {step} after {rows} rows; the checkpoint is saved, run the same command again to resume")]

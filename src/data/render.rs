@@ -10,9 +10,11 @@
 //!
 //! The script always renders: nothing here needs a connection.
 
+use std::collections::BTreeMap;
+
 use super::fixture::read_fixture;
 use super::model::{self, BatchAction, DataStep, OnConflict};
-use super::{sql, Error};
+use super::{sql, template, Error};
 use crate::dialect::{split_statements, Dialect, Direction};
 use crate::revision::Revision;
 
@@ -51,17 +53,28 @@ fn batches_text(pace: &model::Pace, transform: bool) -> String {
     }
 }
 
-/// The statements of a data revision for `direction` on `dialect`.
+/// The statements of a data revision for `direction` on `dialect`; with
+/// `template = true`, `sql` steps and `[[verify]]` SQL rendered with
+/// `vars` (`[vars]` and `-x`) as online.
 ///
 /// # Errors
-/// Invalid steps, unreadable fixtures, a downgrade without a reverse.
+/// Invalid steps, unreadable fixtures, a downgrade without a reverse, a
+/// template error.
 pub fn render(
     rev: &Revision,
     direction: Direction,
     dialect: Dialect,
+    vars: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
-    for located in model::steps_of(rev, direction, dialect)? {
+    let steps = template::render_steps(
+        rev,
+        model::steps_of(rev, direction, dialect)?,
+        dialect,
+        vars,
+    )?;
+    let checks = template::verify_checks(rev, direction, dialect, vars)?;
+    for located in steps {
         match &located.step {
             DataStep::Sql(step) => out.extend(split_statements(step.text_for(dialect), dialect)),
             DataStep::Batched { scan, action, pace } => {
@@ -159,11 +172,11 @@ pub fn render(
             }
         }
     }
-    if direction == Direction::Upgrade && !rev.verify.is_empty() {
+    if !checks.is_empty() {
         let mut lines = vec![
             "[retort verify] run after the steps; each must return the expected value:".to_string(),
         ];
-        for v in &rev.verify {
+        for v in checks.iter() {
             lines.push(format!("  {} (expect {}): {}", v.name, v.expect, v.sql));
         }
         out.push(comment_block(&lines));

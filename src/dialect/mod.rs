@@ -29,6 +29,11 @@ pub use render::{
 };
 pub use split::split_statements;
 
+/// How to fix a template error, the end of every template error message
+/// (schema `sql` steps here; the data lane's `sql` steps and `[[verify]]`
+/// SQL in `crate::data::Error`).
+pub(crate) const TEMPLATE_HINT: &str = "the revision has `template = true`; a literal `{{` is written `{{ '{{' }}`, or set `template = false`";
+
 /// Errors turning revisions into SQL. Each names the revision, its file and
 /// the step (1-based number and file line) and says what to do instead.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +128,7 @@ pub enum Error {
     },
     /// A templated `sql` step (`template = true`) failed to render.
     #[error(
-        "revision {revision} ({}), {direction} step {step} (line {line}): template error{}: {detail} (the revision has `template = true`; a literal `{{{{` is written `{{{{ '{{{{' }}}}`, or set `template = false`)",
+        "revision {revision} ({}), {direction} step {step} (line {line}): template error{}: {detail} ({TEMPLATE_HINT})",
         .file.display(),
         .template_line.map(|l| format!(" at line {l} of the step's SQL")).unwrap_or_default()
     )]
@@ -161,9 +166,14 @@ pub enum Error {
 }
 
 // DATA LANE: errors of data revisions rendered for `--sql` (src/data/).
+// A data `sql` step's template error is this module's own
+// [`Error::Template`]: unwrapped, so that both lanes report it alike.
 impl From<crate::data::Error> for Error {
     fn from(e: crate::data::Error) -> Error {
-        Error::Data(Box::new(e))
+        match e {
+            crate::data::Error::Template(inner) => *inner,
+            other => Error::Data(Box::new(other)),
+        }
     }
 }
 

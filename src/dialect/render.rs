@@ -14,6 +14,7 @@
 //! three built-in names. Undefined names are errors (strict mode): a typo in
 //! a var must not silently render as an empty string inside DDL.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -428,22 +429,16 @@ pub fn render_step(
 ) -> Result<Vec<String>, Error> {
     match &step.kind {
         StepKind::Sql(sql) => {
-            let text = sql.text_for(dialect);
-            if rev.template {
-                let rendered =
-                    render_template(text, rev, dialect, vars).map_err(|e| Error::Template {
-                        revision: rev.id.clone(),
-                        file: rev.path.clone(),
-                        direction,
-                        step: number,
-                        line: step.line,
-                        template_line: e.line(),
-                        detail: template_detail(&e),
-                    })?;
-                Ok(split_statements(&rendered, dialect))
-            } else {
-                Ok(split_statements(text, dialect))
-            }
+            let text = templated_sql(
+                sql.text_for(dialect),
+                rev,
+                direction,
+                number,
+                step.line,
+                dialect,
+                vars,
+            )?;
+            Ok(split_statements(&text, dialect))
         }
         StepKind::Operation { .. } => {
             let site = Site::new(rev, direction, number, step.line, dialect);
@@ -453,7 +448,46 @@ pub fn render_step(
     }
 }
 
-fn render_template(
+/// The text of a `sql` step as it runs: unchanged when `rev` has no
+/// `template = true`, else rendered through minijinja with the template
+/// scope (module documentation). `number` is the step's 1-based position
+/// in its `direction`'s list and `line` its line in the file, for the
+/// error. The schema lane ([`render_step`]) and the data lane's `sql`
+/// steps (`crate::data::template`) both render through here.
+///
+/// # Errors
+/// [`Error::Template`] naming the revision, its file, the step, its line
+/// and the line within the step's SQL.
+pub(crate) fn templated_sql<'t>(
+    text: &'t str,
+    rev: &Revision,
+    direction: Direction,
+    number: usize,
+    line: usize,
+    dialect: Dialect,
+    vars: &BTreeMap<String, String>,
+) -> Result<Cow<'t, str>, Error> {
+    if !rev.template {
+        return Ok(Cow::Borrowed(text));
+    }
+    render_template(text, rev, dialect, vars)
+        .map(Cow::Owned)
+        .map_err(|e| Error::Template {
+            revision: rev.id.clone(),
+            file: rev.path.clone(),
+            direction,
+            step: number,
+            line,
+            template_line: e.line(),
+            detail: template_detail(&e),
+        })
+}
+
+/// `text` through minijinja with `rev`'s template scope: `dialect`,
+/// `lane`, `revision`, `vars`; strict undefined, no escaping. Used by
+/// [`templated_sql`] and for the data lane's `[[verify]]` SQL, whose
+/// errors name the check instead of a step.
+pub(crate) fn render_template(
     text: &str,
     rev: &Revision,
     dialect: Dialect,
@@ -476,7 +510,7 @@ fn render_template(
 
 /// minijinja's message without its own "(in <string>:N)" location suffix,
 /// which would name an internal template instead of the revision file.
-fn template_detail(e: &minijinja::Error) -> String {
+pub(crate) fn template_detail(e: &minijinja::Error) -> String {
     let mut detail = e.kind().to_string();
     if let Some(d) = e.detail() {
         detail.push_str(": ");

@@ -121,8 +121,10 @@ pub fn prerender(
     for rev in plan {
         // Data revisions are validated and run by `crate::data`, batch by
         // batch; their raw `sql` steps may touch any table, so later
-        // rebuilds read the catalog again.
+        // rebuilds read the catalog again. Their templated SQL is rendered
+        // here too, so a template error refuses the whole run.
         if crate::data::is_data_revision(rev) {
+            crate::data::template::check(rev, direction, dialect, vars)?;
             out.push(None);
             raw_sql_before = true;
             continue;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::support::live::{per_backend, Backend, Live};
+use crate::support::Run;
 
 const ROWS: usize = 3000;
 
@@ -531,3 +532,130 @@ fn data_dump_and_load_round_trip() {
     .success();
     assert_eq!(live.count("SELECT COUNT(*) FROM items"), 5);
 }
+
+/// `template = true` in a data revision: its `sql` steps (upgrade and
+/// downgrade) and `[[verify]]` SQL see `vars` (`-x`) and `dialect`, online
+/// and in `--sql`; a template error (a var not given) fails with exit 1
+/// naming the file and line before anything runs.
+fn templated_sql_steps(live: Live) {
+    let dialect = match live.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgresql",
+        Backend::Mysql => "mysql",
+    };
+    schema(&live);
+    data_rev(
+        &live,
+        r#"template = true
+
+[[upgrade]]
+op = "sql"
+sql = "UPDATE items SET status = '{{ vars.region }}-{{ dialect }}' WHERE id <= 10"
+
+[[upgrade]]
+op = "update"
+table = "items"
+set = { counter = "counter + 1" }
+batch_size = 7
+
+[[downgrade]]
+op = "sql"
+sql = "UPDATE items SET status = 'new' WHERE status = '{{ vars.region }}-{{ dialect }}'"
+
+[[verify]]
+name = "tagged"
+sql = "SELECT COUNT(*) FROM items WHERE status = '{{ vars.region }}-{{ dialect }}'"
+expect = 10
+"#,
+    );
+    let file = live.project.read("migrations/schema/b1_data.toml");
+    let line = 1 + file
+        .lines()
+        .position(|l| l == "[[upgrade]]")
+        .expect("an [[upgrade]] step");
+    let error = format!(
+        "revision b1 ([ROOT]/migrations/schema/b1_data.toml), upgrade step 1 (line {line}): template error at line 1 of the step's SQL: undefined value"
+    );
+    let hint = "(the revision has `template = true`; a literal `{{` is written `{{ '{{' }}`, or set `template = false`)";
+
+    let refused = |run: &Run| {
+        run.code(1);
+        let stderr = run.stderr();
+        assert!(
+            stderr.contains(&error) && stderr.contains(hint),
+            "`retort {}`: stderr lacks {error:?}\n{stderr}",
+            run.args.join(" ")
+        );
+    };
+
+    // A var not given: the whole run is refused, even the schema revision
+    // before it, and nothing is created.
+    refused(&live.retort(&["upgrade", "head"]));
+    assert!(!live.table_exists("items"));
+    live.assert_applied(&[]);
+
+    live.retort(&["upgrade", "a1"]).success();
+    fill(&live, 30);
+    let before = live.rows("SELECT id, status, counter FROM items ORDER BY id");
+    refused(&live.retort(&["upgrade", "head", "-x", "other=1"]));
+    assert_eq!(
+        live.rows("SELECT id, status, counter FROM items ORDER BY id"),
+        before
+    );
+    live.assert_applied(&["a1"]);
+    // `--sql` fails the same way.
+    refused(&live.retort(&["upgrade", "--sql", "a1:b1"]));
+
+    // `--sql` shows the rendered text.
+    let tag = format!("eu-{dialect}");
+    let script = live.retort(&["upgrade", "--sql", "a1:b1", "-x", "region=eu"]);
+    script.success();
+    let out = script.stdout();
+    assert!(
+        out.contains(&format!(
+            "UPDATE items SET status = '{tag}' WHERE id <= 10;"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "--   tagged (expect 10): SELECT COUNT(*) FROM items WHERE status = '{tag}'"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("{{"), "{out}");
+
+    // Online: the data changed as rendered, and the rendered check passed.
+    live.retort(&["upgrade", "head", "-x", "region=eu"])
+        .success();
+    live.assert_applied(&["a1", "b1"]);
+    assert_eq!(
+        live.count(&format!(
+            "SELECT COUNT(*) FROM items WHERE status = '{tag}'"
+        )),
+        10
+    );
+    assert_eq!(
+        live.count(&format!(
+            "SELECT COUNT(*) FROM items WHERE status = '{tag}' AND id > 10"
+        )),
+        0
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
+        30
+    );
+
+    // The downgrade's sql step is rendered too.
+    live.retort(&["downgrade", "a1", "-x", "region=eu"])
+        .success();
+    live.assert_applied(&["a1"]);
+    assert_eq!(
+        live.count(&format!(
+            "SELECT COUNT(*) FROM items WHERE status = '{tag}'"
+        )),
+        0
+    );
+}
+
+per_backend!(templated_sql_steps);

@@ -67,6 +67,7 @@ impl<'p> Migrator<'p> {
             tables: &self.tables,
             applied_by: &self.applied_by,
             options: &self.data,
+            vars: &self.vars,
         };
         let mut emit = |e: &crate::data::DataEvent<'_>| observer.event(&Event::Data(e));
         match crate::data::exec::run_revision(db, &ctx, rev, direction, source, &mut emit).await? {
