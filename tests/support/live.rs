@@ -118,6 +118,11 @@ impl Live {
         Live::with_project(backend, Project::new())
     }
 
+    /// A one-lane project on a SQLite file (needs no server, never skipped).
+    pub fn sqlite() -> Live {
+        Live::new(Backend::Sqlite).expect("SQLite needs no server")
+    }
+
     /// `project` and a fresh database on `backend`.
     pub fn with_project(backend: Backend, project: Project) -> Option<Live> {
         let (url, server) = match backend {
