@@ -150,8 +150,7 @@ impl Project {
         }
     }
 
-    /// Starts revision `id` that creates `table` (`id INTEGER PRIMARY KEY`)
-    /// and drops it on downgrade, with the message `create <table>`.
+    /// Starts revision `id`, message `create <table>`, that creates and drops `table`.
     pub fn table_rev(&self, id: &str, table: &str) -> RevisionFile<'_> {
         self.rev(id)
             .message(&format!("create {table}"))
@@ -164,8 +163,8 @@ impl Project {
         self.retort_env(args, &[])
     }
 
-    /// Runs `retort ARGS` in the project directory with extra environment.
-    pub fn retort_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    /// The `retort ARGS` command every run uses (project dir, clean env), not started.
+    pub fn command<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_retort"));
         cmd.args(args)
             .current_dir(self.root())
@@ -173,6 +172,12 @@ impl Project {
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `retort ARGS` in the project directory with extra environment.
+    pub fn retort_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -280,17 +285,15 @@ impl RevisionFile<'_> {
         self.transactional = false;
         self
     }
-    /// The rest of a TOML file after the `revision`, `down_revision`,
-    /// `branch_labels`, `depends_on` and `message` lines, verbatim: for
-    /// steps the builder does not write (data and portable operations,
-    /// `[[verify]]`). No `created` line and no empty step lists are added,
-    /// so line numbers in `toml` count from the header's last line.
+    /// Verbatim TOML after the header (`revision` .. `message`), for steps `up` cannot write.
+    ///
+    /// No `created` line or empty step list is added: line numbers in
+    /// `toml` follow the header's last line.
     pub fn body(mut self, toml: &str) -> Self {
         self.body = Some(toml.to_string());
         self
     }
-    /// Writes to `name` in the lane instead of `<id>_<slug>.<ext>` (the same
-    /// name twice replaces the file).
+    /// Writes to `name` in the lane instead of `<id>_<slug>.<ext>` (again: replaces it).
     pub fn named(mut self, name: &str) -> Self {
         self.named = Some(name.to_string());
         self
