@@ -6,8 +6,7 @@
 
 use crate::support::live::Live;
 
-/// Revision 2 (`bbbb00000002`, file `02_alter.toml`, replaced when
-/// written again) with `body` after its header.
+/// Revision 2 (`bbbb00000002`) as `02_alter.toml`, `body` after its header.
 fn write_alter(live: &Live, message: &str, body: &str) {
     live.project
         .rev("bbbb00000002")
