@@ -9,21 +9,17 @@ use crate::support::Run;
 
 const ROWS: usize = 3000;
 
+/// Revision a1: the `items` table every data-lane test works on.
 pub(super) fn schema(live: &Live) {
-    live.project.file(
-        "migrations/schema/a1_items.toml",
-        r#"revision = "a1"
-message = "items"
-[[upgrade]]
-op = "sql"
-sql = "CREATE TABLE items (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0, email VARCHAR(100), status VARCHAR(20), full_name VARCHAR(100), first_name VARCHAR(50), last_name VARCHAR(50), age_text VARCHAR(20), age INTEGER, copy VARCHAR(100))"
-[[downgrade]]
-op = "sql"
-sql = "DROP TABLE items"
-"#,
-    );
+    live.project
+        .rev("a1")
+        .message("items")
+        .up("CREATE TABLE items (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0, email VARCHAR(100), status VARCHAR(20), full_name VARCHAR(100), first_name VARCHAR(50), last_name VARCHAR(50), age_text VARCHAR(20), age INTEGER, copy VARCHAR(100))")
+        .down("DROP TABLE items")
+        .write();
 }
 
+/// Inserts items 1..=`rows` (every third `old`, every fifth `age_text` not a number).
 pub(super) fn fill(live: &Live, rows: usize) {
     let values: Vec<String> = (1..=rows)
         .map(|i| {
@@ -44,24 +40,29 @@ pub(super) fn fill(live: &Live, rows: usize) {
     ));
 }
 
+/// Revision b1 after a1, with `body` (TOML steps) after its header.
 pub(super) fn data_rev(live: &Live, body: &str) {
     // `downgrade = []` must come before the first [[table]].
     let (top, rest): (Vec<&str>, Vec<&str>) =
         body.lines().partition(|l| l.trim() == "downgrade = []");
     let body = format!("{}\n{}", top.join("\n"), rest.join("\n"));
-    live.project.file(
-        "migrations/schema/b1_data.toml",
-        &format!("revision = \"b1\"\ndown_revision = \"a1\"\nmessage = \"data\"\n{body}"),
-    );
+    live.project
+        .rev("b1")
+        .parent("a1")
+        .message("data")
+        .body(&body)
+        .write();
 }
 
-fn kill_and_resume_exactly_once(live: Live) {
-    schema(&live);
+/// [`schema`] applied (revision a1) and [`fill`]ed with `rows` rows.
+pub(super) fn items_table(live: &Live, rows: usize) {
+    schema(live);
     live.retort(&["upgrade", "a1"]).success();
-    fill(&live, ROWS);
-    data_rev(
-        &live,
-        r#"
+    fill(live, rows);
+}
+
+/// A slow, non-idempotent step: 120 batches of 25 with 5 ms between.
+pub(super) const BUMP: &str = r#"
 [[upgrade]]
 op = "update"
 name = "bump"
@@ -76,8 +77,11 @@ sql = "SELECT COUNT(*) FROM items WHERE counter <> 1"
 expect = 0
 
 downgrade = []
-"#,
-    );
+"#;
+
+fn kill_and_resume_exactly_once(live: Live) {
+    items_table(&live, ROWS);
+    data_rev(&live, BUMP);
     let mut kills = 0;
     let mut partial_seen = false;
     let mut finished = false;
@@ -120,9 +124,7 @@ downgrade = []
 }
 
 fn verify_failure_names_the_check(live: Live) {
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, 50);
+    items_table(&live, 50);
     let body = |expect: i64| {
         format!(
             r#"
@@ -163,9 +165,7 @@ downgrade = []
 }
 
 fn dry_run_changes_nothing(live: Live) {
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, 30);
+    items_table(&live, 30);
     data_rev(
         &live,
         r#"
@@ -197,9 +197,7 @@ downgrade = []
 
 /// Every named operation, forward then backward.
 fn named_operations_round_trip(live: Live) {
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, 40);
+    items_table(&live, 40);
     live.project.file(
         "migrations/schema/fixture.csv",
         "id,email,status\n1001,a@b.c,loaded\n1002,,loaded\n",
@@ -331,9 +329,7 @@ batch_size = 9
 /// Derived reverses: copy_field, rename_values and split_field undo
 /// themselves without [[downgrade]].
 fn derived_reverses(live: Live) {
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, 20);
+    items_table(&live, 20);
     data_rev(
         &live,
         r#"
@@ -374,9 +370,7 @@ keep = "first"
 /// NULL input, other expressions), or is a number or NULL (SQLite binds
 /// each row's values; the others send one JSON payload per batch).
 fn transform_values(live: Live) {
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, 20);
+    items_table(&live, 20);
     live.run_script("UPDATE items SET email = NULL, full_name = NULL WHERE id = 7;\n");
     data_rev(
         &live,
@@ -484,9 +478,7 @@ fn data_dump_and_load_round_trip() {
     let Some(live) = Live::new(Backend::Sqlite) else {
         return;
     };
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, 5);
+    items_table(&live, 5);
     let dump = live.retort(&[
         "data",
         "dump",

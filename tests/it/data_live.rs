@@ -4,28 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::data_lane::{data_rev, fill, schema};
+use super::data_lane::{data_rev, fill, items_table, schema, BUMP};
 use crate::support::live::{per_backend, Live};
 
 const ROWS: i64 = 3000;
-
-/// A slow, non-idempotent step: 120 batches of 25 with 5 ms between.
-const BUMP: &str = r#"
-[[upgrade]]
-op = "update"
-name = "bump"
-table = "items"
-set = { counter = "counter + 1" }
-batch_size = 25
-sleep_ms = 5
-
-[[verify]]
-name = "every row once"
-sql = "SELECT COUNT(*) FROM items WHERE counter <> 1"
-expect = 0
-
-downgrade = []
-"#;
 
 /// Whether `line` is `label: done/total (pct%) - N rows/s - ETA h:mm:ss`.
 fn is_progress_line(line: &str, label: &str, total: i64) -> bool {
@@ -95,9 +77,7 @@ fn wait_for_partial(live: &Live) -> i64 {
 /// and a rerun finishes with every row processed exactly once. The run's
 /// stderr (not a terminal) has the progress log lines.
 fn ctrl_c_stops_at_a_batch_and_resumes(live: Live) {
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, ROWS as usize);
+    items_table(&live, ROWS as usize);
     data_rev(&live, BUMP);
     let running = live.spawn(&["upgrade", "head"]);
     let done = wait_for_partial(&live);
@@ -164,25 +144,15 @@ fn ctrl_c_stops_at_a_batch_and_resumes(live: Live) {
 /// (value and expression; only where NULL by default).
 fn copy_rows_and_populate_field(live: Live) {
     schema(&live);
-    live.project.file(
-        "migrations/schema/a2_flat.toml",
-        r#"revision = "a2"
-down_revision = "a1"
-message = "flat"
-[[upgrade]]
-op = "sql"
-sql = "CREATE TABLE tags (item_id INTEGER PRIMARY KEY, tag VARCHAR(20) NOT NULL)"
-[[upgrade]]
-op = "sql"
-sql = "CREATE TABLE flat (id INTEGER PRIMARY KEY, email VARCHAR(100), tag VARCHAR(20))"
-[[downgrade]]
-op = "sql"
-sql = "DROP TABLE flat"
-[[downgrade]]
-op = "sql"
-sql = "DROP TABLE tags"
-"#,
-    );
+    live.project
+        .rev("a2")
+        .parent("a1")
+        .message("flat")
+        .up("CREATE TABLE tags (item_id INTEGER PRIMARY KEY, tag VARCHAR(20) NOT NULL)")
+        .up("CREATE TABLE flat (id INTEGER PRIMARY KEY, email VARCHAR(100), tag VARCHAR(20))")
+        .down("DROP TABLE flat")
+        .down("DROP TABLE tags")
+        .write();
     live.retort(&["upgrade", "a2"]).success();
     fill(&live, 100);
     // Every third item has a tag: the join keeps 33 rows.
@@ -194,12 +164,12 @@ sql = "DROP TABLE tags"
         "INSERT INTO tags (item_id, tag) VALUES {};\nUPDATE items SET status = NULL WHERE id > 90;\n",
         tags.join(", ")
     ));
-    live.project.file(
-        "migrations/schema/b1_data.toml",
-        r#"revision = "b1"
-down_revision = "a2"
-message = "data"
-
+    live.project
+        .rev("b1")
+        .parent("a2")
+        .message("data")
+        .body(
+            r#"
 [[upgrade]]
 op = "copy_rows"
 target = "flat"
@@ -233,7 +203,8 @@ expect = 0
 op = "sql"
 sql = "DELETE FROM flat"
 "#,
-    );
+        )
+        .write();
     let run = live.retort(&["upgrade", "head"]);
     run.success();
     assert_eq!(live.count("SELECT COUNT(*) FROM flat"), 33);

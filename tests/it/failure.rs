@@ -45,18 +45,9 @@ fn missing_table_message(backend: Backend) -> &'static str {
 /// C (creates tc). Returns B's path relative to the project.
 fn write_project(live: &Live, statements: &[&str]) -> String {
     let p = &live.project;
-    p.rev(A)
-        .message("create ta")
-        .up("CREATE TABLE ta (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE ta")
-        .write();
+    p.table_rev(A, "ta").write();
     let b = write_b(live, statements);
-    p.rev(C)
-        .parent(B)
-        .message("create tc")
-        .up("CREATE TABLE tc (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE tc")
-        .write();
+    p.table_rev(C, "tc").parent(B).write();
     b
 }
 

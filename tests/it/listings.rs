@@ -23,7 +23,8 @@
 
 use crate::support::{assert_snapshot, Project};
 
-fn before_merge() -> Project {
+/// aaa111 ← bbb222 ← ccc333, and ddd444 [feature] on bbb222: two heads.
+pub fn before_merge() -> Project {
     let p = Project::new();
     p.rev("aaa111")
         .message("create accounts")

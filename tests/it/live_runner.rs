@@ -72,22 +72,12 @@ impl Backend {
 /// a ← b ← c, each creating a table.
 fn linear() -> Project {
     let p = Project::new();
-    p.rev("aaaa00000001")
-        .message("create ta")
-        .up("CREATE TABLE ta (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE ta")
-        .write();
-    p.rev("bbbb00000002")
+    p.table_rev("aaaa00000001", "ta").write();
+    p.table_rev("bbbb00000002", "tb")
         .parent("aaaa00000001")
-        .message("create tb")
-        .up("CREATE TABLE tb (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE tb")
         .write();
-    p.rev("cccc00000003")
+    p.table_rev("cccc00000003", "tc")
         .parent("bbbb00000002")
-        .message("create tc")
-        .up("CREATE TABLE tc (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE tc")
         .write();
     p
 }
@@ -279,11 +269,7 @@ fn missing_file_is_named() {
 /// a, then b whose second statement fails.
 fn failing() -> Project {
     let p = Project::new();
-    p.rev("aaaa00000001")
-        .message("create ta")
-        .up("CREATE TABLE ta (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE ta")
-        .write();
+    p.table_rev("aaaa00000001", "ta").write();
     p.rev("bbbb00000002")
         .parent("aaaa00000001")
         .message("two statements")
@@ -377,10 +363,10 @@ fn mysql_failed_row_blocks_until_resolved() {
 fn non_transactional_revision_is_journaled() {
     for b in Backend::all() {
         let p = Project::new();
-        p.file(
-            "migrations/schema/aaaa00000001_plain.toml",
-            "revision = \"aaaa00000001\"\nmessage = \"plain\"\ntransactional = false\n\n[[upgrade]]\nop = \"sql\"\nsql = \"CREATE TABLE ta (id INTEGER PRIMARY KEY)\"\n\n[[downgrade]]\nop = \"sql\"\nsql = \"DROP TABLE ta\"\n",
-        );
+        p.table_rev("aaaa00000001", "ta")
+            .message("plain")
+            .non_transactional()
+            .write();
         b.retort(&p, &["upgrade", "head"]).success();
         assert_eq!(current(&b, &p), "aaaa00000001 (head)\n", "{}", b.name());
         // one transaction cannot hold it (nor anything on MySQL)
@@ -433,10 +419,8 @@ fn connection_errors_are_clear_and_redacted() {
 /// next `upgrade` adds the column and records sources from then on.
 #[test]
 fn upgrade_adds_a_missing_source_column() {
-    use crate::support::live::{Backend, Live};
-    let Some(live) = Live::new(Backend::Sqlite) else {
-        return;
-    };
+    use crate::support::live::Live;
+    let live = Live::sqlite();
     live.project
         .rev("aaaa00000001")
         .message("first")

@@ -278,23 +278,24 @@ fn noop_next_to_a_busy_run(backend: Backend) {
 /// every process exits 0.
 #[test]
 fn sqlite_non_transactional_revision_runs_once() {
-    let Some(live) = Live::new(Backend::Sqlite) else {
-        return;
-    };
+    let live = Live::sqlite();
     live.project
         .rev("aaaa00000001")
         .message("counter")
         .up("CREATE TABLE counter (rev VARCHAR(32) NOT NULL)")
         .write();
-    let dir = live.project.lane_dir("schema").to_string();
-    live.project.file(
-        &format!("{dir}/bbbb00000002_no_tx.toml"),
-        "revision = \"bbbb00000002\"\ndown_revision = \"aaaa00000001\"\n\
-         message = \"no tx\"\ntransactional = false\n\n[[upgrade]]\nop = \"sql\"\n\
-         sql = \"INSERT INTO counter (rev) VALUES ('b'); CREATE TABLE slow AS WITH RECURSIVE \
-         n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) SELECT count(*) \
-         AS c FROM n\"\n\n[[downgrade]]\nop = \"sql\"\nsql = \"DROP TABLE slow\"\n",
-    );
+    live.project
+        .rev("bbbb00000002")
+        .parent("aaaa00000001")
+        .message("no tx")
+        .non_transactional()
+        .up(
+            "INSERT INTO counter (rev) VALUES ('b'); CREATE TABLE slow AS WITH RECURSIVE \
+             n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) SELECT count(*) \
+             AS c FROM n",
+        )
+        .down("DROP TABLE slow")
+        .write();
     live.project
         .rev("cccc00000003")
         .parent("bbbb00000002")

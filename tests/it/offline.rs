@@ -18,7 +18,7 @@
 //! The exact text of the version statements is retort's own (design §9), so
 //! the whole scripts are pinned by snapshots that were reviewed once.
 
-use crate::it::listings::branch_merge;
+use crate::it::listings::{before_merge, branch_merge};
 use crate::support::{assert_in_order, assert_snapshot, normalize_timestamps, Project};
 
 const PG_URL: &str = "postgresql://u:secret@localhost/db";
@@ -27,11 +27,7 @@ const MYSQL_URL: &str = "mysql://u:secret@localhost/db";
 /// a1a1… (create t1) ← b2b2… (add a column; PostgreSQL has a variant).
 fn linear() -> Project {
     let p = Project::new();
-    p.rev("a1a1a1a1a1a1")
-        .message("create t1")
-        .up("CREATE TABLE t1 (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE t1")
-        .write();
+    p.table_rev("a1a1a1a1a1a1", "t1").write();
     p.rev("b2b2b2b2b2b2")
         .parent("a1a1a1a1a1a1")
         .message("add t1 name")
@@ -297,25 +293,7 @@ fn downgrade_sql_across_a_merge() {
 fn upgrade_sql_to_one_branch() {
     // `feature@head` before the merge exists is ddd444: it needs aaa111 and
     // bbb222, never ccc333 (semantics §3: required − applied).
-    let p = Project::new();
-    p.rev("aaa111").message("a").up("SELECT 1").write();
-    p.rev("bbb222")
-        .parent("aaa111")
-        .message("b")
-        .up("SELECT 2")
-        .write();
-    p.rev("ccc333")
-        .parent("bbb222")
-        .message("c")
-        .up("SELECT 3")
-        .write();
-    p.rev("ddd444")
-        .parent("bbb222")
-        .label("feature")
-        .message("d")
-        .up("SELECT 4")
-        .write();
-    let run = p.retort(&["upgrade", "--sql", "feature@head"]);
+    let run = before_merge().retort(&["upgrade", "--sql", "feature@head"]);
     run.success();
     assert_eq!(
         run.running_lines(),

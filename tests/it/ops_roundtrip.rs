@@ -233,23 +233,18 @@ fn id(n: usize) -> String {
     format!("0p{n:010}")
 }
 
+/// One revision per entry of [`OPS`], each after the one before.
 fn write_ops(live: &Live) {
-    let dir = live.project.lane_dir("schema").to_string();
     for (n, (message, up, down)) in OPS.iter().enumerate() {
-        let down_rev = if n == 0 {
-            String::new()
-        } else {
-            format!("down_revision = \"{}\"\n", id(n - 1))
-        };
-        let mut text = format!(
-            "revision = \"{}\"\n{down_rev}message = \"{message}\"\ncreated = 2026-01-01T00:00:00Z\n\n[[upgrade]]\n{up}\n",
-            id(n)
-        );
+        let mut body = format!("\n[[upgrade]]\n{up}\n");
         if let Some(down) = down {
-            text.push_str(&format!("\n[[downgrade]]\n{down}\n"));
+            body.push_str(&format!("\n[[downgrade]]\n{down}\n"));
         }
-        live.project
-            .file(&format!("{dir}/{}_{n:02}.toml", id(n)), &text);
+        let mut rev = live.project.rev(&id(n)).message(message).body(&body);
+        if n > 0 {
+            rev = rev.parent(&id(n - 1));
+        }
+        rev.write();
     }
 }
 
@@ -498,19 +493,29 @@ fn every_operation_round_trips(live: Live) {
 /// A downgrade through a revision whose inverse cannot be derived is
 /// refused before anything runs, naming the revision and the step.
 fn underivable_downgrade_is_refused_up_front(live: Live) {
-    let dir = live.project.lane_dir("schema").to_string();
-    live.project.file(
-        &format!("{dir}/0a_a.toml"),
-        "revision = \"aaaa00000001\"\nmessage = \"t1\"\n\n[[upgrade]]\nop = \"create_table\"\ntable = \"t1\"\ncolumns = [{ name = \"id\", type = \"integer\", primary_key = true }]\n",
-    );
-    live.project.file(
-        &format!("{dir}/0b_b.toml"),
-        "revision = \"bbbb00000002\"\ndown_revision = \"aaaa00000001\"\nmessage = \"raw\"\n\n[[upgrade]]\nop = \"sql\"\nsql = \"CREATE TABLE t2 (id INTEGER)\"\n",
-    );
-    live.project.file(
-        &format!("{dir}/0c_c.toml"),
-        "revision = \"cccc00000003\"\ndown_revision = \"bbbb00000002\"\nmessage = \"t3\"\n\n[[upgrade]]\nop = \"create_table\"\ntable = \"t3\"\ncolumns = [{ name = \"id\", type = \"integer\", primary_key = true }]\n",
-    );
+    let p = &live.project;
+    let create = |table: &str| {
+        format!(
+            "\n[[upgrade]]\nop = \"create_table\"\ntable = \"{table}\"\ncolumns = [{{ name = \"id\", type = \"integer\", primary_key = true }}]\n"
+        )
+    };
+    p.rev("aaaa00000001")
+        .message("t1")
+        .body(&create("t1"))
+        .named("0a_a.toml")
+        .write();
+    p.rev("bbbb00000002")
+        .parent("aaaa00000001")
+        .message("raw")
+        .body("\n[[upgrade]]\nop = \"sql\"\nsql = \"CREATE TABLE t2 (id INTEGER)\"\n")
+        .named("0b_b.toml")
+        .write();
+    p.rev("cccc00000003")
+        .parent("bbbb00000002")
+        .message("t3")
+        .body(&create("t3"))
+        .named("0c_c.toml")
+        .write();
     live.retort(&["upgrade", "head"]).success();
     let schema = schema_dump(&live);
     live.retort(&["downgrade", "base"])

@@ -4,24 +4,27 @@
 //! rebuild that leaves a broken foreign key is rolled back naming the
 //! revision and the row.
 
-use crate::support::live::{Backend, Live};
+use crate::support::live::Live;
 
-fn write(live: &Live, name: &str, text: &str) {
-    let dir = live.project.lane_dir("schema").to_string();
-    live.project.file(&format!("{dir}/{name}"), text);
+/// Revision 2 (`bbbb00000002`) as `02_alter.toml`, `body` after its header.
+fn write_alter(live: &Live, message: &str, body: &str) {
+    live.project
+        .rev("bbbb00000002")
+        .parent("aaaa00000001")
+        .message(message)
+        .body(body)
+        .named("02_alter.toml")
+        .write();
 }
 
 /// Revision 2: `child.note` becomes NOT NULL (a SQLite rebuild), after
 /// `leading` (more `[[upgrade]]` steps, or nothing).
 fn write_note_not_null(live: &Live, leading: &str) {
-    write(
+    write_alter(
         live,
-        "02_alter.toml",
+        "child note not null",
         &format!(
-            r#"revision = "bbbb00000002"
-down_revision = "aaaa00000001"
-message = "child note not null"
-{leading}
+            r#"{leading}
 [[upgrade]]
 op = "alter_column"
 table = "child"
@@ -32,39 +35,28 @@ nullable = false
     );
 }
 
-/// parent (created by raw SQL, so only the live catalog knows it), child
-/// with ON DELETE CASCADE, an index, a trigger, a view, rows.
-fn setup(live: &Live) {
-    write(
-        live,
-        "01_base.toml",
-        r#"revision = "aaaa00000001"
-message = "base"
-
-[[upgrade]]
-op = "sql"
-sql = """
-CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(50), score INTEGER DEFAULT 0);
+/// A SQLite project with parent (created by raw SQL, so only the live
+/// catalog knows it), child with ON DELETE CASCADE, an index, a trigger, a
+/// view, rows.
+fn setup() -> Live {
+    let live = Live::sqlite();
+    live.project
+        .rev("aaaa00000001")
+        .message("base")
+        .up("CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(50), score INTEGER DEFAULT 0);
 CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE, note TEXT);
 CREATE INDEX ix_parent_name ON parent (name);
 CREATE TABLE audit (what TEXT);
 CREATE TRIGGER tr_parent AFTER INSERT ON parent BEGIN INSERT INTO audit VALUES ('new ' || NEW.name); END;
 CREATE VIEW v_parent AS SELECT p.name, count(c.id) AS children FROM parent p LEFT JOIN child c ON c.parent_id = p.id GROUP BY p.name;
 INSERT INTO parent (name) VALUES ('a'), ('b');
-INSERT INTO child (parent_id, note) VALUES (1, 'x'), (1, 'y'), (2, 'z')"""
-
-[[downgrade]]
-op = "sql"
-sql = "DROP VIEW v_parent; DROP TRIGGER tr_parent; DROP TABLE audit; DROP TABLE child; DROP TABLE parent"
-"#,
-    );
-    write(
-        live,
-        "02_alter.toml",
-        r#"revision = "bbbb00000002"
-down_revision = "aaaa00000001"
-message = "name not null"
-
+INSERT INTO child (parent_id, note) VALUES (1, 'x'), (1, 'y'), (2, 'z')")
+        .down("DROP VIEW v_parent; DROP TRIGGER tr_parent; DROP TABLE audit; DROP TABLE child; DROP TABLE parent")
+        .write();
+    write_alter(
+        &live,
+        "name not null",
+        r#"
 [[upgrade]]
 op = "alter_column"
 table = "parent"
@@ -81,6 +73,7 @@ column = "name"
 nullable = true
 "#,
     );
+    live
 }
 
 fn check_intact(live: &Live) {
@@ -108,10 +101,7 @@ fn check_intact(live: &Live) {
 
 #[test]
 fn rebuild_keeps_children_index_trigger_and_view() {
-    let Some(live) = Live::new(Backend::Sqlite) else {
-        return;
-    };
-    setup(&live);
+    let live = setup();
     live.retort(&["upgrade", "head"]).success();
     check_intact(&live);
     assert_eq!(
@@ -145,10 +135,7 @@ fn rebuild_keeps_children_index_trigger_and_view() {
 
 #[test]
 fn rebuild_with_a_broken_foreign_key_is_rolled_back() {
-    let Some(live) = Live::new(Backend::Sqlite) else {
-        return;
-    };
-    setup(&live);
+    let live = setup();
     live.retort(&["upgrade", "aaaa00000001"]).success();
     // An orphan row (the sqlite3 shell runs with foreign keys off).
     live.query("INSERT INTO child (id, parent_id, note) VALUES (9, 42, 'orphan')");
@@ -168,10 +155,7 @@ fn rebuild_with_a_broken_foreign_key_is_rolled_back() {
 
 #[test]
 fn raw_sql_earlier_in_the_same_run_is_read_from_the_live_table() {
-    let Some(live) = Live::new(Backend::Sqlite) else {
-        return;
-    };
-    setup(&live);
+    let live = setup();
     // Base (raw SQL) and the rebuild in one run: the rebuild is rendered
     // when it runs, from the catalog.
     live.retort(&["upgrade", "head"]).success();
@@ -188,10 +172,7 @@ fn raw_sql_earlier_in_the_same_run_is_read_from_the_live_table() {
 /// recorded.
 #[test]
 fn failing_rebuild_statement_names_its_step_line() {
-    let Some(live) = Live::new(Backend::Sqlite) else {
-        return;
-    };
-    setup(&live);
+    let live = setup();
     live.retort(&["upgrade", "aaaa00000001"]).success();
     live.query("INSERT INTO child (parent_id, note) VALUES (2, NULL)");
     write_note_not_null(&live, "\n[[upgrade]]\nop = \"sql\"\nsql = \"SELECT 1\"\n");

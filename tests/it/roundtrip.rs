@@ -44,23 +44,9 @@ per_backend!(
 fn write_linear(live: &Live) -> Vec<String> {
     let p = &live.project;
     vec![
-        p.rev(A)
-            .message("create ta")
-            .up("CREATE TABLE ta (id INTEGER PRIMARY KEY)")
-            .down("DROP TABLE ta")
-            .write(),
-        p.rev(B)
-            .parent(A)
-            .message("create tb")
-            .up("CREATE TABLE tb (id INTEGER PRIMARY KEY)")
-            .down("DROP TABLE tb")
-            .write(),
-        p.rev(C)
-            .parent(B)
-            .message("create tc")
-            .up("CREATE TABLE tc (id INTEGER PRIMARY KEY)")
-            .down("DROP TABLE tc")
-            .write(),
+        p.table_rev(A, "ta").write(),
+        p.table_rev(B, "tb").parent(A).write(),
+        p.table_rev(C, "tc").parent(B).write(),
     ]
 }
 
@@ -70,31 +56,10 @@ fn write_linear(live: &Live) -> Vec<String> {
 /// ```
 fn write_branched(live: &Live) {
     let p = &live.project;
-    p.rev(A)
-        .message("create ta")
-        .up("CREATE TABLE ta (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE ta")
-        .write();
-    p.rev(B1)
-        .parent(A)
-        .label("left")
-        .message("create tb1")
-        .up("CREATE TABLE tb1 (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE tb1")
-        .write();
-    p.rev(B2)
-        .parent(B1)
-        .message("create tb2")
-        .up("CREATE TABLE tb2 (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE tb2")
-        .write();
-    p.rev(C1)
-        .parent(A)
-        .label("right")
-        .message("create tc1")
-        .up("CREATE TABLE tc1 (id INTEGER PRIMARY KEY)")
-        .down("DROP TABLE tc1")
-        .write();
+    p.table_rev(A, "ta").write();
+    p.table_rev(B1, "tb1").parent(A).label("left").write();
+    p.table_rev(B2, "tb2").parent(B1).write();
+    p.table_rev(C1, "tc1").parent(A).label("right").write();
 }
 
 /// Stdout lines, sorted (the order of `current`'s lines comes from a set
@@ -586,7 +551,7 @@ const SECRET: &str = "Sup3rS3cretPw";
 /// lists the compiled-in ones). Exit 1, no panic, within a minute.
 #[test]
 fn password_never_shown_when_the_database_is_unreachable() {
-    let live = Live::new(Backend::Sqlite).unwrap();
+    let live = Live::sqlite();
     write_linear(&live);
     let urls = [
         format!("postgres://retort:{SECRET}@127.0.0.1:1/nowhere?sslmode=disable"),

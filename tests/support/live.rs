@@ -118,6 +118,11 @@ impl Live {
         Live::with_project(backend, Project::new())
     }
 
+    /// A one-lane project on a SQLite file (needs no server, never skipped).
+    pub fn sqlite() -> Live {
+        Live::new(Backend::Sqlite).expect("SQLite needs no server")
+    }
+
     /// `project` and a fresh database on `backend`.
     pub fn with_project(backend: Backend, project: Project) -> Option<Live> {
         let (url, server) = match backend {
@@ -173,7 +178,9 @@ impl Live {
     pub fn spawn_url(&self, url: &str, args: &[&str]) -> Spawned {
         let mut full = vec!["--url".to_string(), url.to_string()];
         full.extend(args.iter().map(|a| a.to_string()));
-        let child = retort_command(&self.project, &full)
+        let child = self
+            .project
+            .command(&full)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -519,18 +526,6 @@ impl Spawned {
     pub fn running(&mut self) -> bool {
         self.child.try_wait().expect("wait for retort").is_none()
     }
-}
-
-/// The `retort` command as [`Project::retort_env`] sets it up.
-fn retort_command(project: &Project, args: &[String]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retort"));
-    cmd.args(args)
-        .current_dir(project.root())
-        .env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
 }
 
 /// `mariadb` (or `mysql`) for `mysql://user[:password]@host[:port]/db`,

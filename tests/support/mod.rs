@@ -144,7 +144,18 @@ impl Project {
             up: Vec::new(),
             down: Vec::new(),
             sql_format: false,
+            transactional: true,
+            body: None,
+            named: None,
         }
+    }
+
+    /// Starts revision `id`, message `create <table>`, that creates and drops `table`.
+    pub fn table_rev(&self, id: &str, table: &str) -> RevisionFile<'_> {
+        self.rev(id)
+            .message(&format!("create {table}"))
+            .up(&format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY)"))
+            .down(&format!("DROP TABLE {table}"))
     }
 
     /// Runs `retort ARGS` in the project directory.
@@ -152,8 +163,8 @@ impl Project {
         self.retort_env(args, &[])
     }
 
-    /// Runs `retort ARGS` in the project directory with extra environment.
-    pub fn retort_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    /// The `retort ARGS` command every run uses (project dir, clean env), not started.
+    pub fn command<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_retort"));
         cmd.args(args)
             .current_dir(self.root())
@@ -161,6 +172,12 @@ impl Project {
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `retort ARGS` in the project directory with extra environment.
+    pub fn retort_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -203,6 +220,11 @@ pub struct RevisionFile<'p> {
     up: Vec<(String, Vec<(String, String)>)>,
     down: Vec<String>,
     sql_format: bool,
+    transactional: bool,
+    /// Verbatim TOML after the header, instead of `up`/`down`.
+    body: Option<String>,
+    /// A file name instead of `<id>_<slug>.<ext>`.
+    named: Option<String>,
 }
 
 impl RevisionFile<'_> {
@@ -258,9 +280,30 @@ impl RevisionFile<'_> {
         self.sql_format = true;
         self
     }
+    /// Marks the revision `transactional = false`.
+    pub fn non_transactional(mut self) -> Self {
+        self.transactional = false;
+        self
+    }
+    /// Verbatim TOML after the header (`revision` .. `message`), for steps `up` cannot write.
+    ///
+    /// No `created` line or empty step list is added: line numbers in
+    /// `toml` follow the header's last line.
+    pub fn body(mut self, toml: &str) -> Self {
+        self.body = Some(toml.to_string());
+        self
+    }
+    /// Writes to `name` in the lane instead of `<id>_<slug>.<ext>` (again: replaces it).
+    pub fn named(mut self, name: &str) -> Self {
+        self.named = Some(name.to_string());
+        self
+    }
 
     /// The file name this revision gets.
     pub fn file_name(&self) -> String {
+        if let Some(name) = &self.named {
+            return name.clone();
+        }
         let ext = if self.sql_format { "sql" } else { "toml" };
         format!("{}_{}.{ext}", self.id, slug(&self.message))
     }
@@ -268,7 +311,9 @@ impl RevisionFile<'_> {
     /// Writes the file; returns its path relative to the project root.
     pub fn write(self) -> String {
         let rel = format!("{}/{}", self.project.lane_dir(&self.lane), self.file_name());
-        let content = if self.sql_format {
+        let content = if self.body.is_some() {
+            self.to_toml_with_body()
+        } else if self.sql_format {
             self.to_sql()
         } else {
             self.to_toml()
@@ -277,7 +322,8 @@ impl RevisionFile<'_> {
         rel
     }
 
-    fn to_toml(&self) -> String {
+    /// The TOML lines from `revision` to `message`.
+    fn toml_header(&self) -> String {
         let mut s = String::new();
         writeln!(s, "revision = {}", toml_str(&self.id)).unwrap();
         match self.parents.as_slice() {
@@ -292,7 +338,24 @@ impl RevisionFile<'_> {
             writeln!(s, "depends_on = {}", toml_list(&self.depends_on)).unwrap();
         }
         writeln!(s, "message = {}", toml_str(&self.message)).unwrap();
+        s
+    }
+
+    fn to_toml_with_body(&self) -> String {
+        assert!(
+            self.up.is_empty() && self.down.is_empty() && self.transactional && !self.sql_format,
+            "body() is the whole rest of a TOML file: no up(), down(), \
+             non_transactional() or sql_format() with it"
+        );
+        self.toml_header() + self.body.as_deref().unwrap_or_default()
+    }
+
+    fn to_toml(&self) -> String {
+        let mut s = self.toml_header();
         writeln!(s, "created = 2026-11-23T12:00:00Z").unwrap();
+        if !self.transactional {
+            s.push_str("transactional = false\n");
+        }
         // Empty step lists must be written before the first [[table]].
         if self.up.is_empty() {
             s.push_str("upgrade = []\n");
@@ -332,6 +395,9 @@ impl RevisionFile<'_> {
         }
         writeln!(s, "-- message: {}", self.message).unwrap();
         writeln!(s, "-- created: 2026-11-23T12:00:00Z").unwrap();
+        if !self.transactional {
+            writeln!(s, "-- transactional: false").unwrap();
+        }
         if self.depends_on.is_empty() {
             writeln!(s, "-- depends_on:").unwrap();
         } else {
