@@ -245,9 +245,7 @@ per_backend!(
 /// `--batch-size` then overrides the step's pace.
 fn batches_sized_by_time(live: Live) {
     use crate::support::live::Backend;
-    schema(&live);
-    live.retort(&["upgrade", "a1"]).success();
-    fill(&live, 31_000);
+    items_table(&live, 31_000);
     let started_at = match live.backend {
         Backend::Sqlite => "json_extract(progress, '$.rows_done')",
         Backend::Postgres => "CAST(CAST(progress AS jsonb)->>'rows_done' AS INTEGER)",
