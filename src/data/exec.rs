@@ -1260,10 +1260,12 @@ pub async fn dry_run(
     db: &mut Db,
     rev: &Revision,
     direction: Direction,
+    vars: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<DryRunCount>, Error> {
     let dialect = db.dialect();
     let mut out = Vec::new();
-    for located in steps(rev, direction, dialect)? {
+    let steps = super::template::render_steps(rev, steps(rev, direction, dialect)?, dialect, vars)?;
+    for located in steps {
         let (rows, note) = match &located.step {
             DataStep::Sql(step) => (
                 None,

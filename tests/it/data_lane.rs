@@ -616,6 +616,16 @@ expect = 10
         "{out}"
     );
     assert!(!out.contains("{{"), "{out}");
+    // So does `--dry-run`, which changes nothing.
+    let dry = live.retort(&["upgrade", "--dry-run", "-x", "region=eu"]);
+    dry.success();
+    assert!(
+        dry.stdout()
+            .contains(&format!("runs once: UPDATE items SET status = '{tag}'")),
+        "{}",
+        dry.stdout()
+    );
+    live.assert_applied(&["a1"]);
 
     // Online: the data changed as rendered, and the rendered check passed.
     live.retort(&["upgrade", "head", "-x", "region=eu"])

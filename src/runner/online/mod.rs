@@ -141,7 +141,7 @@ impl<'p> Migrator<'p> {
             let mut out = Vec::new();
             for step in &plan {
                 let counts = if crate::data::is_data_revision(step.rev) {
-                    crate::data::exec::dry_run(db, step.rev, direction).await?
+                    crate::data::exec::dry_run(db, step.rev, direction, &self.vars).await?
                 } else {
                     Vec::new()
                 };
