@@ -199,6 +199,23 @@ pub(crate) async fn exec(db: &mut Db, sql: &str, binds: &[Val]) -> Result<u64, S
 }
 
 /// Runs a query; every row decoded, with the column names.
+/// The names of the columns `sql` returns, from the prepared statement (so
+/// also when it returns no rows).
+pub(crate) async fn column_names(db: &mut Db, sql: &str) -> Result<Vec<String>, String> {
+    use sqlx::{Executor as _, SqlSafeStr as _, Statement as _};
+    on_conn!(db, c => {
+        let statement = (&mut *c)
+            .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
+            .await
+            .map_err(|e| crate::store::db_message(&e))?;
+        Ok(statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect())
+    })
+}
+
 pub(crate) async fn fetch(
     db: &mut Db,
     sql: &str,

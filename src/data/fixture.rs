@@ -282,9 +282,13 @@ pub async fn dump(db: &mut Db, table: &str, format: DumpFormat) -> Result<String
         message,
     })?;
     let names = if names.is_empty() {
-        // An empty table: ask for the column names with a query that
-        // returns none.
-        column_names(db, &quoted).await.unwrap_or_default()
+        // An empty table: the prepared statement still names the columns.
+        super::exec::column_names(db, &q)
+            .await
+            .map_err(|message| Error::Db {
+                what: format!("reading the columns of {table}"),
+                message,
+            })?
     } else {
         names
     };
@@ -322,9 +326,4 @@ pub async fn dump(db: &mut Db, table: &str, format: DumpFormat) -> Result<String
             String::from_utf8_lossy(&w.into_inner().unwrap_or_default()).into_owned()
         }
     })
-}
-
-async fn column_names(db: &mut Db, quoted: &str) -> Result<Vec<String>, String> {
-    let _ = (db, quoted);
-    Ok(Vec::new())
 }

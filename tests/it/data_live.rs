@@ -296,3 +296,24 @@ downgrade = []
 }
 
 per_backend!(batches_sized_by_time);
+
+/// `data dump` of an empty table still names its columns (the CSV header;
+/// JSON is `[]`); a missing table is an error naming it.
+fn dump_of_an_empty_table(live: Live) {
+    schema(&live);
+    live.retort(&["upgrade", "a1"]).success();
+    let csv = live.retort(&["data", "dump", "items"]);
+    csv.success();
+    assert_eq!(
+        csv.stdout().trim_end(),
+        "id,counter,email,status,full_name,first_name,last_name,age_text,age,copy"
+    );
+    let json = live.retort(&["data", "dump", "items", "--format", "json"]);
+    json.success();
+    assert_eq!(json.stdout().trim(), "[]");
+    let missing = live.retort(&["data", "dump", "nosuch"]);
+    missing.code(1);
+    assert!(missing.stderr.contains("nosuch"), "{}", missing.stderr);
+}
+
+per_backend!(dump_of_an_empty_table);
