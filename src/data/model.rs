@@ -781,6 +781,17 @@ fn parse_fields(
                 None,
             )
         }
+        other if crate::dialect::ops::parse::valid_keys(other).is_some() => Err(invalid(
+            site,
+            format!(
+                "`{other}` is a schema operation, but this revision has data steps or \
+                 `[[verify]]` checks, so it runs as a data revision (batches and \
+                 checkpoints), which does not run schema operations: put the schema \
+                 operations in their own revision and the data steps in a data revision \
+                 that depends on it (`retort revision --lane data -m \"…\" --depends-on \
+                 <schema revision>`)"
+            ),
+        )),
         other => Err(invalid(
             site,
             format!(
@@ -933,6 +944,32 @@ mod tests {
         assert!(
             zero.contains("`batch_time_ms` must be a positive integer"),
             "{zero}"
+        );
+    }
+
+    #[test]
+    fn schema_operations_in_a_data_revision_say_to_split_it() {
+        let text = "revision = \"a\"\n[[upgrade]]\nop = \"create_table\"\nname = \"t\"\n\
+                    [[upgrade]]\nop = \"update\"\ntable = \"t\"\nset = { x = \"1\" }\n";
+        let rev = parse_str(text, Path::new("m/a_x.toml"), "schema").unwrap();
+        let e = steps_of(&rev, Direction::Upgrade, Dialect::Sqlite)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m/a_x.toml")
+                && e.contains("step 1 (line 2")
+                && e.contains("`create_table` is a schema operation")
+                && e.contains("--lane data"),
+            "{e}"
+        );
+        let unknown = text.replace("create_table", "create_tabel");
+        let rev = parse_str(&unknown, Path::new("m/a_x.toml"), "schema").unwrap();
+        let e = steps_of(&rev, Direction::Upgrade, Dialect::Sqlite)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`create_tabel` is not a data operation; valid: update"),
+            "{e}"
         );
     }
 }

@@ -39,9 +39,9 @@ pub(crate) const TEMPLATE_HINT: &str = "the revision has `template = true`; a li
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A portable operation (`create_table`, …) that has no renderer yet.
+    /// A data operation (`update`, …) where schema statements are rendered.
     #[error(
-        "revision {revision} ({}), {direction} step {step} (line {line}): operation `{op}` is not supported yet on {dialect} (portable operations come in a later release); use an `op = \"sql\"` step with the SQL for now",
+        "revision {revision} ({}), {direction} step {step} (line {line}): `{op}` is a data operation, which runs only in a data revision's batches, not as a schema statement on {dialect}; put it in a data revision (`retort revision --lane data`) or write it as an `op = \"sql\"` step",
         .file.display()
     )]
     UnsupportedOperation {

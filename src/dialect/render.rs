@@ -678,7 +678,7 @@ pub(crate) mod tests {
             .to_string();
         assert_eq!(
             e,
-            "revision a1 (migrations/schema/a1_x.toml), downgrade step 2 (line 14): operation `update` is not supported yet on mysql (portable operations come in a later release); use an `op = \"sql\"` step with the SQL for now"
+            "revision a1 (migrations/schema/a1_x.toml), downgrade step 2 (line 14): `update` is a data operation, which runs only in a data revision's batches, not as a schema statement on mysql; put it in a data revision (`retort revision --lane data`) or write it as an `op = \"sql\"` step"
         );
     }
 
