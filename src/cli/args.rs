@@ -158,7 +158,7 @@ pub enum Command {
         /// One transaction around the whole run instead of one per revision.
         #[arg(long)]
         atomic: bool,
-        /// Rows per batch of data steps (overrides each step's batch_size).
+        /// Rows per batch of data steps (overrides each step's batch_size; without either, batches are sized by time, batch_time_ms).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
     },
@@ -179,7 +179,7 @@ pub enum Command {
         /// One transaction around the whole run instead of one per revision.
         #[arg(long)]
         atomic: bool,
-        /// Rows per batch of data steps (overrides each step's batch_size).
+        /// Rows per batch of data steps (overrides each step's batch_size; without either, batches are sized by time, batch_time_ms).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
     },
