@@ -181,3 +181,45 @@ fn failing_rebuild_statement_names_its_step_line() {
         .fails_with("(step at line 9): NOT NULL constraint failed");
     assert_eq!(live.version_rows().len(), 1);
 }
+
+/// In a `transactional = false` revision the rebuild's statements commit
+/// one by one, so a broken foreign key cannot be rolled back: the
+/// revision is left `failed` at the check, naming the row, and a rerun
+/// after the row is fixed finishes it.
+#[test]
+fn non_transactional_rebuild_with_a_broken_foreign_key_fails_at_the_check() {
+    let live = setup();
+    live.retort(&["upgrade", "aaaa00000001"]).success();
+    live.query("INSERT INTO child (id, parent_id, note) VALUES (9, 42, 'orphan')");
+    live.project
+        .rev("bbbb00000002")
+        .parent("aaaa00000001")
+        .message("child note not null")
+        .body(
+            r#"transactional = false
+
+[[upgrade]]
+op = "alter_column"
+table = "child"
+column = "note"
+nullable = false
+"#,
+        )
+        .named("02_alter.toml")
+        .write();
+    live.retort(&["upgrade", "head"])
+        .fails_with("upgrade of revision bbbb00000002")
+        .fails_with("row 9 of `child` references a missing row of `parent`");
+    let rows = live.version_rows();
+    let row = rows.iter().find(|r| r.version == "bbbb00000002").unwrap();
+    assert_eq!(row.state, "failed", "{row:?}");
+    assert!(row.error.contains("foreign_key_check"), "{row:?}");
+    // Fixed data: the rerun resumes at the check and finishes.
+    live.query("DELETE FROM child WHERE id = 9");
+    live.retort(&["upgrade", "head"]).success();
+    assert_eq!(
+        live.query("SELECT \"notnull\" FROM pragma_table_info('child') WHERE name = 'note'"),
+        "1"
+    );
+    live.assert_applied(&["aaaa00000001", "bbbb00000002"]);
+}

@@ -22,7 +22,27 @@ use super::step::record;
 use super::{Event, Migrator, Observer, RunReport};
 
 /// The statement a rebuild puts before its `COMMIT`.
-const FOREIGN_KEY_CHECK: &str = "PRAGMA foreign_key_check";
+pub(super) const FOREIGN_KEY_CHECK: &str = "PRAGMA foreign_key_check";
+
+/// The failure message of a `PRAGMA foreign_key_check` that found rows.
+pub(super) fn violations_message(violations: &[store::introspect::FkViolation]) -> String {
+    let list: Vec<String> = violations
+        .iter()
+        .take(10)
+        .map(ToString::to_string)
+        .collect();
+    let more = violations.len().saturating_sub(10);
+    format!(
+        "{FOREIGN_KEY_CHECK} found {} row(s) breaking a foreign key: {}{}",
+        violations.len(),
+        list.join("; "),
+        if more > 0 {
+            format!(" (and {more} more)")
+        } else {
+            String::new()
+        }
+    )
+}
 
 /// `PRAGMA foreign_keys=OFF` (before a rebuild's transaction: the pragma is
 /// a no-op inside one).
@@ -270,22 +290,7 @@ impl<'p> Migrator<'p> {
             return None;
         }
         rollback(db).await;
-        let list: Vec<String> = violations
-            .iter()
-            .take(10)
-            .map(ToString::to_string)
-            .collect();
-        let more = violations.len().saturating_sub(10);
-        let message = format!(
-            "{FOREIGN_KEY_CHECK} found {} row(s) breaking a foreign key: {}{}",
-            violations.len(),
-            list.join("; "),
-            if more > 0 {
-                format!(" (and {more} more)")
-            } else {
-                String::new()
-            }
-        );
+        let message = violations_message(&violations);
         Some(
             self.failed(db, attempt, Some(check), message, Mode::rolled_back(report))
                 .await,
