@@ -254,6 +254,19 @@ impl RawSqlite<'_, '_> {
         self.run(sql, what, false).map(drop)
     }
 
+    /// Runs `parts` (one statement each, or `;`-separated scripts) in
+    /// order, one `sqlite3_exec` each; the error carries the 0-based index
+    /// of the part that failed.
+    ///
+    /// # Errors
+    /// As [`RawSqlite::execute`], with the index.
+    pub fn execute_parts(&mut self, parts: &[&str], what: &str) -> Result<(), (usize, Error)> {
+        for (i, part) in parts.iter().enumerate() {
+            self.execute(part, what).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
     /// Runs `sql` and returns column 0 of the first row any of its
     /// statements produced (`None`: no row, or NULL).
     ///
@@ -373,6 +386,64 @@ impl Db {
             what: what.to_string(),
             source,
         })
+    }
+
+    /// Runs `parts` (one statement each) in order, as one script where the
+    /// backend tells which statement failed (PostgreSQL: one simple query,
+    /// counting the statements it completed; SQLite: one lock of the
+    /// handle, one `sqlite3_exec` per part; MySQL: one by one). The error
+    /// carries the 0-based index of the failing part (`None`: the failure
+    /// was not in a part, e.g. locking the connection). Nothing is run
+    /// twice to find out.
+    ///
+    /// # Errors
+    /// `(index, error)` of the first failure.
+    pub async fn execute_parts(
+        &mut self,
+        parts: &[String],
+        what: &str,
+    ) -> Result<(), (Option<usize>, Error)> {
+        let query = |source| Error::Query {
+            what: what.to_string(),
+            source,
+        };
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(c) => on_raw_handle(c, |h| {
+                for (i, part) in parts.iter().enumerate() {
+                    raw::exec(h, part, false).map_err(|e| (Some(i), e))?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| (None, e))
+            .and_then(|r| r)
+            .map_err(|(i, e)| (i, query(e))),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => {
+                let mut script = String::new();
+                for part in parts {
+                    script.push_str(part);
+                    script.push_str(";\n");
+                }
+                let mut results = sqlx::raw_sql(AssertSqlSafe(script)).execute_many(&mut *c);
+                let mut done = 0;
+                while let Some(result) =
+                    std::future::poll_fn(|cx| results.as_mut().poll_next(cx)).await
+                {
+                    match result {
+                        Ok(_) => done += 1,
+                        Err(e) => return Err((Some(done), query(e))),
+                    }
+                }
+                Ok(())
+            }
+            #[cfg(feature = "mysql")]
+            Db::Mysql(_) => self
+                .execute_each(parts)
+                .await
+                .map_err(|(i, e)| (Some(i), e)),
+        }
     }
 
     /// Runs each of `statements` on its own, in order; on the first failure

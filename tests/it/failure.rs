@@ -374,3 +374,40 @@ fn mysql_resolve_refuses_an_applied_revision() {
     assert!(run.stderr.contains(A), "{}", run.stderr);
     assert_eq!(b_row(&live).state, "failed", "B untouched");
 }
+
+/// A failing revision is not run a second time to find its failing
+/// statement: what cannot be rolled back (a sequence's `nextval`, the time
+/// a slow statement takes) happens once. PostgreSQL (sequences are not
+/// transactional); the `--atomic` run is checked the same way.
+#[test]
+fn a_failing_revision_runs_once() {
+    let Some(live) = Live::new(Backend::Postgres) else {
+        return;
+    };
+    live.project.table_rev(A, "ta").write();
+    live.project
+        .rev(B)
+        .parent(A)
+        .message("sequence")
+        .up("CREATE SEQUENCE s")
+        .down("DROP SEQUENCE s")
+        .write();
+    live.retort(&["upgrade", B]).success();
+    live.project
+        .rev(C)
+        .parent(B)
+        .message("fails")
+        .up("SELECT nextval('s');\nINSERT INTO no_such_table VALUES (1)")
+        .down("SELECT 1")
+        .write();
+    for args in [
+        &["upgrade", "head"][..],
+        &["upgrade", "head", "--atomic"][..],
+    ] {
+        let run = live.retort(args);
+        run.code(1);
+        assert!(run.stderr.contains("statement 2"), "{}", run.stderr);
+    }
+    // Two runs, one nextval each: nothing was run again.
+    assert_eq!(live.query("SELECT last_value FROM s"), "2");
+}

@@ -14,7 +14,7 @@ use crate::store::Db;
 use super::super::error::Error;
 use super::super::script::version_statements;
 use super::bookkeeping::{
-    begin_statement, change_of, commit_or_rollback, join, read_source, rollback, step_line,
+    begin_statement, change_of, commit_or_rollback, read_source, rollback, step_line,
 };
 use super::failure::{Attempt, Mode};
 use super::plan::read_state;
@@ -90,7 +90,6 @@ impl Migrator<'_> {
             });
         }
         let mut report = RunReport::default();
-        let mut done: Vec<String> = Vec::new();
         // Failures inside an atomic run report nothing as applied.
         let nothing = RunReport::default();
         for step in &plan {
@@ -123,10 +122,8 @@ impl Migrator<'_> {
                 lines: &rendered.lines,
                 started,
             };
-            if let Err(err) = db
-                .execute_script(&join(&script), "running a revision")
-                .await
-            {
+            if let Err((index, err)) = db.execute_parts(&script, "running a revision").await {
+                let index = index.filter(|&i| i < statements.len());
                 observer.event(&Event::StepFailed { revision: &rev.id });
                 rollback(db).await;
                 let mode = Mode {
@@ -134,7 +131,7 @@ impl Migrator<'_> {
                     atomic: true,
                     report: &nothing,
                 };
-                let failure = self.fail(db, attempt, &done, err, mode).await;
+                let failure = self.fail(db, attempt, index, err, mode).await;
                 // Begin again so that the caller's ROLLBACK has a
                 // transaction to end.
                 let _ = db.execute_script("BEGIN", "restarting").await;
@@ -145,8 +142,6 @@ impl Migrator<'_> {
                 let _ = db.execute_script("BEGIN", "restarting").await;
                 return Err(failure);
             }
-            done.extend(statements.iter().cloned());
-            done.extend(rows);
             super::step::record(
                 observer,
                 &mut report,

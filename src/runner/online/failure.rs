@@ -1,6 +1,7 @@
-//! Reporting a failed revision: which statement failed (found by re-running
-//! the revision statement by statement in a transaction that is rolled
-//! back), the `failed` log row, and the [`StatementFailure`] the user sees.
+//! Reporting a failed revision: the failing statement (told by the runner,
+//! which runs a revision's statements so that the database says which one
+//! failed: nothing is run again to find out), the `failed` log row, and the
+//! [`StatementFailure`] the user sees.
 
 use std::time::Instant;
 
@@ -9,7 +10,6 @@ use crate::revision::Revision;
 use crate::store::{self, Db};
 
 use super::super::error::{Error, StatementFailure};
-use super::bookkeeping::{begin_statement, rollback};
 use super::{Migrator, RunReport};
 use crate::runner::script::failure_log;
 
@@ -48,22 +48,18 @@ impl Mode<'_> {
 }
 
 impl Migrator<'_> {
-    /// Builds the failure of a rolled-back revision: finds the failing
-    /// statement (after replaying `prefix`, the earlier revisions of an
-    /// atomic run), writes the `failed` log row.
+    /// Builds the failure of a rolled-back revision whose statement
+    /// `index` failed (`None`: its bookkeeping or COMMIT), writes the
+    /// `failed` log row.
     pub(super) async fn fail(
         &self,
         db: &mut Db,
         attempt: Attempt<'_>,
-        prefix: &[String],
+        index: Option<usize>,
         err: store::Error,
         mode: Mode<'_>,
     ) -> Error {
-        let located = locate_failure(db, prefix, attempt.statements).await;
-        let message = located
-            .as_ref()
-            .map_or_else(|| err.database_message(), |(_, m)| m.clone());
-        self.failed(db, attempt, located.map(|(i, _)| i), message, mode)
+        self.failed(db, attempt, index, err.database_message(), mode)
             .await
     }
 
@@ -132,27 +128,4 @@ impl Migrator<'_> {
             tracing::warn!("could not write the failed log row of {}: {e}", rev.id);
         }
     }
-}
-
-/// Re-runs `prefix` and then `statements` one by one inside a transaction
-/// that is rolled back, to find which statement fails: its index and the
-/// database's message.
-async fn locate_failure(
-    db: &mut Db,
-    prefix: &[String],
-    statements: &[String],
-) -> Option<(usize, String)> {
-    db.execute_script(begin_statement(db.dialect()), "locating the failure")
-        .await
-        .ok()?;
-    let found = if db.execute_each(prefix).await.is_err() {
-        None
-    } else {
-        db.execute_each(statements)
-            .await
-            .err()
-            .map(|(index, err)| (index, err.database_message()))
-    };
-    rollback(db).await;
-    found
 }

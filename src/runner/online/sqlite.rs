@@ -76,8 +76,9 @@ enum Raw {
     },
     /// `BEGIN IMMEDIATE` or the re-read failed.
     BeginFailed(store::Error),
-    /// The statements (or the rows) failed; the transaction is open.
-    Failed(store::Error),
+    /// Statement `.0` (`None`: the rows or COMMIT) failed; the
+    /// transaction is open.
+    Failed(Option<usize>, store::Error),
 }
 
 /// Whether a rebuild put a foreign key check among the statements (then
@@ -220,13 +221,15 @@ impl<'p> Migrator<'p> {
         }
         let book = self.book(at, Elapsed::SinceEpochMs(start_ms), recorded_source);
         let rows = version_statements(rev, change_of(direction), &book);
-        let mut script = join(attempt.statements);
+        // One part per statement, so a failure names its statement without
+        // running anything again; the rows and COMMIT as one last part.
+        let mut parts: Vec<&str> = attempt.statements.iter().map(String::as_str).collect();
+        let tail = format!("{}COMMIT;\n", join(&rows));
         if !open {
-            script.push_str(&join(&rows));
-            script.push_str("COMMIT;\n");
+            parts.push(&tail);
         }
-        match raw.execute(&script, "running a revision") {
-            Err(e) => Raw::Failed(e),
+        match raw.execute_parts(&parts, "running a revision") {
+            Err((i, e)) => Raw::Failed((i < attempt.statements.len()).then_some(i), e),
             Ok(()) if open => Raw::Open { rows },
             Ok(()) => Raw::Committed,
         }
@@ -258,10 +261,10 @@ impl<'p> Migrator<'p> {
                 rollback(db).await;
                 Err(interrupted(report)(e))
             }
-            Raw::Failed(e) => {
+            Raw::Failed(index, e) => {
                 rollback(db).await;
                 Err(self
-                    .fail(db, attempt, &[], e, Mode::rolled_back(report))
+                    .fail(db, attempt, index, e, Mode::rolled_back(report))
                     .await)
             }
         }

@@ -12,7 +12,7 @@ use crate::store::Db;
 
 use super::super::error::Error;
 use super::super::script::version_statements;
-use super::bookkeeping::{change_of, interrupted, join, read_source, rollback, step_line};
+use super::bookkeeping::{change_of, interrupted, read_source, rollback, step_line};
 use super::failure::{Attempt, Mode};
 use super::plan::PlanStep;
 use super::sqlite::{foreign_keys_off, foreign_keys_on};
@@ -142,14 +142,20 @@ impl<'p> Migrator<'p> {
             recorded_source,
         );
         let rows = version_statements(attempt.rev, change_of(attempt.direction), &book);
-        let mut sql = String::from("BEGIN;\n");
-        sql.push_str(&join(attempt.statements));
-        sql.push_str(&join(&rows));
-        sql.push_str("COMMIT;");
-        if let Err(err) = db.execute_script(&sql, "running a revision").await {
+        // One round trip; the statements the server completed tell which
+        // one failed (part 0 is BEGIN).
+        let mut parts = Vec::with_capacity(attempt.statements.len() + rows.len() + 2);
+        parts.push("BEGIN".to_string());
+        parts.extend(attempt.statements.iter().cloned());
+        parts.extend(rows);
+        parts.push("COMMIT".to_string());
+        if let Err((index, err)) = db.execute_parts(&parts, "running a revision").await {
             rollback(db).await;
+            let index = index
+                .and_then(|i| i.checked_sub(1))
+                .filter(|&i| i < attempt.statements.len());
             return Err(self
-                .fail(db, attempt, &[], err, Mode::rolled_back(report))
+                .fail(db, attempt, index, err, Mode::rolled_back(report))
                 .await);
         }
         Ok(true)
