@@ -82,8 +82,11 @@ pub enum BatchAction {
         table: String,
         /// The columns that define a duplicate, quoted.
         by: Vec<String>,
-        /// Keep the first (lowest key/order) or the last.
+        /// Keep the first or the last by `order`, then the key.
         keep_first: bool,
+        /// The column that orders duplicates (quoted; `None`: the key). A
+        /// row whose `order` is NULL loses to any duplicate with a value.
+        order: Option<String>,
     },
     /// Row-level minijinja expressions computed in the process.
     Transform {
@@ -754,7 +757,7 @@ fn parse_fields(
             batched_update(&f, dialect, table, vec![(column, case)], filter)
         }
         "dedup" => {
-            let f = Fields::new(site, fields, keys!["table", "by", "keep"])?;
+            let f = Fields::new(site, fields, keys!["table", "by", "keep", "order"])?;
             let table = f.ident("table", dialect, "\"users\"")?;
             let by = f
                 .strings("by")?
@@ -765,7 +768,7 @@ fn parse_fields(
                 Some("last") => false,
                 Some(other) => {
                     return Err(f.err(format!(
-                        "`keep = \"{other}\"`: expected first or last (by key order)"
+                        "`keep = \"{other}\"`: expected first or last (by `order`, default the key)"
                     )))
                 }
             };
@@ -777,6 +780,7 @@ fn parse_fields(
                     table,
                     by,
                     keep_first,
+                    order: f.opt_ident("order", dialect)?,
                 },
                 None,
             )

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use super::fixture::read_fixture;
 use super::model::{self, BatchAction, DataStep, OnConflict};
 use super::{sql, template, Error};
+use crate::dialect::ops::SchemaModel;
 use crate::dialect::{split_statements, Dialect, Direction};
 use crate::revision::Revision;
 
@@ -65,6 +66,7 @@ pub fn render(
     direction: Direction,
     dialect: Dialect,
     vars: &BTreeMap<String, String>,
+    before: &SchemaModel,
 ) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     let steps = template::render_steps(
@@ -83,12 +85,13 @@ pub fn render(
                     .key
                     .clone()
                     .unwrap_or_else(|| "the primary key".to_string());
-                let key = scan
-                    .key
-                    .clone()
-                    .unwrap_or_else(|| "<primary key>".to_string());
-                match action {
-                    BatchAction::Transform { table, set } => {
+                let key = scan.key.clone().or_else(|| {
+                    scan.table
+                        .as_deref()
+                        .and_then(|t| known_key(before, t, dialect))
+                });
+                match (action, key) {
+                    (BatchAction::Transform { table, set }, _) => {
                         let mut lines = vec![
                             format!("[retort transform] {} — needs the online runner (`retort upgrade`)", located.label),
                             format!("Row-level minijinja expressions on {table}, evaluated in the process in {batches} by {key_text}:"),
@@ -102,7 +105,15 @@ pub fn render(
                         lines.push("[end transform]".to_string());
                         out.push(comment_block(&lines));
                     }
-                    _ => {
+                    (BatchAction::Dedup { table, .. }, None) => {
+                        out.push(comment_block(&[
+                            format!("[retort dedup] {} — cannot be written offline", located.label),
+                            format!("The primary key of {table} is not known here (no earlier revision creates the table with a portable operation): give `key = \"<unique column>\"` in the step to render its DELETE."),
+                            "[end dedup]".to_string(),
+                        ]));
+                    }
+                    (_, key) => {
+                        let key = key.unwrap_or_else(|| "<primary key>".to_string());
                         let stmt = sql::bulk(dialect, scan, &key, action).unwrap_or_default();
                         out.push(format!(
                             "-- {}: online this runs in {batches} by {key_text} (keyset ranges, each batch committed with its checkpoint)\n{stmt}",
@@ -122,6 +133,15 @@ pub fn render(
                         })
                     })
                     .collect::<Result<_, _>>()?;
+                // The conflict target: `key`, else the primary key the
+                // earlier revisions give the table.
+                let conflict_key: Vec<String> = if load.key.is_empty() {
+                    known_key(before, &load.table, dialect)
+                        .map(|k| vec![sql::unquote(&k)])
+                        .unwrap_or_default()
+                } else {
+                    load.key.clone()
+                };
                 let n = usize::try_from(load.batch_size.unwrap_or(500))
                     .unwrap_or(500)
                     .max(1);
@@ -151,7 +171,7 @@ pub fn render(
                         dialect,
                         load.on_conflict,
                         &cols,
-                        &load.key,
+                        &conflict_key,
                     ));
                     if i == 0 {
                         stmt = format!(
@@ -182,6 +202,24 @@ pub fn render(
         out.push(comment_block(&lines));
     }
     Ok(out)
+}
+
+/// The single-column primary key of `table` (quoted, as the steps quote
+/// it) in the schema replayed from earlier revisions, quoted.
+fn known_key(before: &SchemaModel, table: &str, dialect: Dialect) -> Option<String> {
+    let shape = before.shape(&sql::unquote(table))?;
+    let column = match shape.primary_key.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            let mut inline = shape.columns.iter().filter(|c| c.primary_key);
+            match (inline.next(), inline.next()) {
+                (Some(c), None) => c.name.clone(),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    sql::quote_ident(dialect, &column).ok()
 }
 
 fn conflict_clause(

@@ -205,17 +205,14 @@ pub fn batch(
 ) -> Option<String> {
     let mut p = Params::new(dialect);
     let cond = with_filter(range(key, has_lo, &mut p), scan.filter.as_deref());
-    statement(dialect, scan, key, action, &cond)
+    statement(dialect, scan, key, action, Some(&cond))
 }
 
 /// The single bulk statement (`--sql`): the same as one batch over every
 /// row.
 pub fn bulk(dialect: Dialect, scan: &Scan, key: &str, action: &BatchAction) -> Option<String> {
-    let cond = scan
-        .filter
-        .as_deref()
-        .map_or_else(|| "1 = 1".to_string(), |f| format!("({f})"));
-    statement(dialect, scan, key, action, &cond).map(|s| s.replace(" WHERE 1 = 1", ""))
+    let cond = scan.filter.as_deref().map(|f| format!("({f})"));
+    statement(dialect, scan, key, action, cond.as_deref())
 }
 
 fn statement(
@@ -223,37 +220,71 @@ fn statement(
     scan: &Scan,
     key: &str,
     action: &BatchAction,
-    cond: &str,
+    cond: Option<&str>,
 ) -> Option<String> {
+    let where_ = |conds: &[&str]| {
+        let conds: Vec<&str> = cond.into_iter().chain(conds.iter().copied()).collect();
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        }
+    };
     Some(match action {
         BatchAction::Update { table, set } => {
             let set: Vec<String> = set.iter().map(|(c, e)| format!("{c} = {e}")).collect();
-            format!("UPDATE {table} SET {} WHERE {cond}", set.join(", "))
+            format!("UPDATE {table} SET {}{}", set.join(", "), where_(&[]))
         }
         BatchAction::Insert {
             target,
             columns,
             exprs,
         } => format!(
-            "INSERT INTO {target} ({}) SELECT {} FROM {} WHERE {cond}",
+            "INSERT INTO {target} ({}) SELECT {} FROM {}{}",
             columns.join(", "),
             exprs.join(", "),
-            scan.from
+            scan.from,
+            where_(&[])
         ),
         BatchAction::Dedup {
             table,
             by,
             keep_first,
+            order,
         } => {
             let same: Vec<String> = by
                 .iter()
                 .map(|c| null_safe_eq(dialect, &format!("d2.{c}"), &format!("d1.{c}")))
                 .collect();
-            let order = if *keep_first { "<" } else { ">" };
-            let cond = cond.replace(key, &format!("d1.{key}"));
-            format!(
-                "DELETE FROM {table} WHERE {key} IN (SELECT k FROM (SELECT d1.{key} AS k FROM {table} AS d1 WHERE {cond} AND EXISTS (SELECT 1 FROM {table} AS d2 WHERE {} AND d2.{key} {order} d1.{key})) AS dup)",
+            let cmp = if *keep_first { "<" } else { ">" };
+            // d2 is kept over d1: it comes before d1 (keep first) or after
+            // it (keep last) by `order`, a value beating NULL, then by key.
+            let by_key = format!("d2.{key} {cmp} d1.{key}");
+            let precedes = match order {
+                None => by_key,
+                Some(o) => {
+                    let (d1, d2) = (format!("d1.{o}"), format!("d2.{o}"));
+                    // A NULL `order` never wins over a value.
+                    let nulls = format!("{d2} IS NOT NULL AND {d1} IS NULL");
+                    format!(
+                        "({d2} {cmp} {d1} OR ({nulls}) OR ({} AND {by_key}))",
+                        null_safe_eq(dialect, &d2, &d1)
+                    )
+                }
+            };
+            let d1_cond = cond.map(|c| c.replace(key, &format!("d1.{key}")));
+            let exists = format!(
+                "EXISTS (SELECT 1 FROM {table} AS d2 WHERE {} AND {precedes})",
                 same.join(" AND ")
+            );
+            let conds: Vec<&str> = d1_cond
+                .as_deref()
+                .into_iter()
+                .chain([exists.as_str()])
+                .collect();
+            format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT k FROM (SELECT d1.{key} AS k FROM {table} AS d1 WHERE {}) AS dup)",
+                conds.join(" AND ")
             )
         }
         BatchAction::Transform { .. } => return None,
@@ -296,6 +327,43 @@ mod tests {
             key: Some("\"id\"".into()),
             filter: Some("email IS NOT NULL".into()),
         }
+    }
+
+    #[test]
+    fn dedup_statements() {
+        let dedup = |order: Option<&str>, keep_first| BatchAction::Dedup {
+            table: "\"p\"".into(),
+            by: vec!["\"email\"".into()],
+            keep_first,
+            order: order.map(Into::into),
+        };
+        let plain = Scan {
+            from: "\"p\"".into(),
+            table: Some("\"p\"".into()),
+            key: None,
+            filter: None,
+        };
+        // The bulk statement of --sql: one WHERE, no placeholder.
+        assert_eq!(
+            bulk(Dialect::Sqlite, &plain, "\"id\"", &dedup(None, true)).unwrap(),
+            "DELETE FROM \"p\" WHERE \"id\" IN (SELECT k FROM (SELECT d1.\"id\" AS k FROM \"p\" AS d1 WHERE EXISTS (SELECT 1 FROM \"p\" AS d2 WHERE d2.\"email\" IS d1.\"email\" AND d2.\"id\" < d1.\"id\")) AS dup)"
+        );
+        assert_eq!(
+            batch(Dialect::Postgres, &plain, "\"id\"", &dedup(Some("\"seen\""), false), true).unwrap(),
+            "DELETE FROM \"p\" WHERE \"id\" IN (SELECT k FROM (SELECT d1.\"id\" AS k FROM \"p\" AS d1 WHERE d1.\"id\" > $1 AND d1.\"id\" <= $2 AND EXISTS (SELECT 1 FROM \"p\" AS d2 WHERE d2.\"email\" IS NOT DISTINCT FROM d1.\"email\" AND (d2.\"seen\" > d1.\"seen\" OR (d2.\"seen\" IS NOT NULL AND d1.\"seen\" IS NULL) OR (d2.\"seen\" IS NOT DISTINCT FROM d1.\"seen\" AND d2.\"id\" > d1.\"id\")))) AS dup)"
+        );
+        let update = BatchAction::Update {
+            table: "\"p\"".into(),
+            set: vec![("\"x\"".into(), "1".into())],
+        };
+        assert_eq!(
+            bulk(Dialect::Mysql, &plain, "`id`", &update).unwrap(),
+            "UPDATE \"p\" SET \"x\" = 1"
+        );
+        assert_eq!(
+            bulk(Dialect::Mysql, &scan(), "`id`", &update).unwrap(),
+            "UPDATE \"p\" SET \"x\" = 1 WHERE (email IS NOT NULL)"
+        );
     }
 
     #[test]

@@ -411,8 +411,14 @@ mod tests {
                 "SELECT COUNT(*) FROM t WHERE r <> '{{ vars.region }}'",
             )],
         );
-        let out = crate::data::render::render(&r, Direction::Upgrade, Dialect::Postgres, &vars())
-            .unwrap();
+        let out = crate::data::render::render(
+            &r,
+            Direction::Upgrade,
+            Dialect::Postgres,
+            &vars(),
+            &crate::dialect::ops::SchemaModel::new(),
+        )
+        .unwrap();
         assert_eq!(out[0], "UPDATE t SET r = 'eu' WHERE d = 'postgresql'");
         assert!(
             out[1].contains("--   c (expect 0): SELECT COUNT(*) FROM t WHERE r <> 'eu'"),
@@ -424,6 +430,7 @@ mod tests {
             Direction::Upgrade,
             Dialect::Postgres,
             &BTreeMap::new(),
+            &crate::dialect::ops::SchemaModel::new(),
         )
         .unwrap_err()
         .to_string();

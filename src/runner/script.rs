@@ -172,7 +172,7 @@ pub fn revision_script_in(
     // DATA LANE HOOK: data revisions render through src/data/render.rs.
     let rendered = if crate::data::is_data_revision(rev) {
         dialect::RenderedSteps {
-            statements: crate::data::render::render(rev, direction, dialect, vars)?,
+            statements: crate::data::render::render(rev, direction, dialect, vars, before)?,
             lines: Vec::new(),
             foreign_keys_off: false,
         }

@@ -317,3 +317,62 @@ fn dump_of_an_empty_table(live: Live) {
 }
 
 per_backend!(dump_of_an_empty_table);
+
+/// `dedup` keeps the first or last duplicate by `order` (a value beats
+/// NULL, ties go by key), online and as the `--sql` script, whose DELETE
+/// (the key read from the revision that created the table) runs as is.
+fn dedup_by_order_online_and_offline(live: Live) {
+    live.project
+        .rev("a1")
+        .message("people")
+        .body(
+            r#"
+[[upgrade]]
+op = "create_table"
+table = "people"
+columns = [
+  { name = "id", type = "integer", primary_key = true },
+  { name = "email", type = "string", length = 50 },
+  { name = "seen", type = "integer" },
+]
+"#,
+        )
+        .write();
+    live.project
+        .rev("d1")
+        .parent("a1")
+        .message("dedup")
+        .body(
+            r#"downgrade = []
+
+[[upgrade]]
+op = "dedup"
+table = "people"
+by = ["email"]
+keep = "last"
+order = "seen"
+"#,
+        )
+        .write();
+    let rows = "INSERT INTO people (id, email, seen) VALUES (1, 'a', 5), (2, 'a', NULL), (3, 'a', 9), (4, 'b', NULL), (5, 'b', NULL), (6, 'c', 1);\n";
+    let kept = vec![vec!["3"], vec!["5"], vec!["6"]];
+    // Offline: the script of a1, the rows, then the script of d1.
+    let script = |range: &str| {
+        let run = live.retort(&["upgrade", "--sql", range]);
+        run.success();
+        run.stdout()
+    };
+    live.run_script(&script("a1"));
+    live.run_script(rows);
+    let d1 = script("a1:d1");
+    assert!(!d1.contains("<primary key>"), "{d1}");
+    live.run_script(&d1);
+    assert_eq!(live.rows("SELECT id FROM people ORDER BY id"), kept);
+    // Online, from the same rows.
+    live.retort(&["stamp", "a1"]).success();
+    live.run_script(&format!("DELETE FROM people;\n{rows}"));
+    live.retort(&["upgrade", "head"]).success();
+    assert_eq!(live.rows("SELECT id FROM people ORDER BY id"), kept);
+}
+
+per_backend!(dedup_by_order_online_and_offline);
