@@ -69,10 +69,23 @@ impl Params {
     }
 }
 
-/// `CONCAT_WS(sep, a, b, …)` (NULL parts are skipped).
+/// `CONCAT_WS(sep, a, b, …)`: the parts joined by `sep`, NULL parts
+/// skipped. SQLite has `concat_ws` only from 3.44, older than many
+/// `sqlite3` shells a `--sql` script is piped into, so there each part
+/// is `COALESCE(sep || part, '')` and the leading separator is cut off.
 pub fn concat_ws(dialect: Dialect, sep: &str, parts: &[String]) -> String {
-    let _ = dialect;
-    format!("CONCAT_WS({sep}, {})", parts.join(", "))
+    match dialect {
+        Dialect::Sqlite => {
+            let joined: Vec<String> = parts
+                .iter()
+                .map(|p| format!("COALESCE({sep} || {p}, '')"))
+                .collect();
+            format!("substr({}, length({sep}) + 1)", joined.join(" || "))
+        }
+        Dialect::Postgres | Dialect::Mysql => {
+            format!("CONCAT_WS({sep}, {})", parts.join(", "))
+        }
+    }
 }
 
 /// The part of `col` before the first `sep`, and the rest after it (NULL
@@ -327,6 +340,19 @@ mod tests {
             key: Some("\"id\"".into()),
             filter: Some("email IS NOT NULL".into()),
         }
+    }
+
+    #[test]
+    fn concat_ws_without_the_function_on_sqlite() {
+        let parts = ["a".to_string(), "b".to_string()];
+        assert_eq!(
+            concat_ws(Dialect::Sqlite, "' '", &parts),
+            "substr(COALESCE(' ' || a, '') || COALESCE(' ' || b, ''), length(' ') + 1)"
+        );
+        assert_eq!(
+            concat_ws(Dialect::Postgres, "' '", &parts),
+            "CONCAT_WS(' ', a, b)"
+        );
     }
 
     #[test]
