@@ -531,7 +531,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("early") && !err.contains("late"), "{err}");
+        assert!(
+            err.contains("revision early") && !err.contains("revision late"),
+            "{err}"
+        );
     }
 
     fn two() -> (Revision, Revision) {

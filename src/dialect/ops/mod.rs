@@ -74,8 +74,10 @@ impl fmt::Display for Problem {
         match self {
             Problem::UnknownOp(op) => write!(
                 f,
-                "unknown operation `{op}`; valid operations are: {}",
-                Operation::NAMES.join(", ")
+                "unknown operation `{op}`; schema operations are: {}; data operations \
+                 (a revision with one is a data revision) are: {}",
+                Operation::NAMES.join(", "),
+                crate::data::model::DATA_OPS.join(", ")
             ),
             Problem::UnknownKey { key, valid } => {
                 write!(
