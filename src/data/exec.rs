@@ -150,6 +150,9 @@ macro_rules! decode {
         let texty = kind.contains("CHAR") || kind.contains("TEXT") || kind == "NAME";
         let text = if texty {
             row.try_get::<Option<String>, _>(i).ok()
+        } else if RawText::read_as_text(row, &kind) {
+            // NUMERIC/DECIMAL, UUID, JSON: their text form, exactly.
+            Some(RawText::raw_text(row, i)?)
         } else {
             None
         };
@@ -175,18 +178,225 @@ macro_rules! decode {
             Ok(v.map_or(Val::Null, |d| Val::Text(d.to_rfc3339())))
         } else if let Ok(v) = row.try_get::<Option<chrono::NaiveDate>, _>(i) {
             Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
+        } else if let Ok(v) = row.try_get::<Option<chrono::NaiveTime>, _>(i) {
+            Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
         } else if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
             Ok(v.map_or(Val::Null, |b| {
                 Val::Text(String::from_utf8_lossy(&b).into_owned())
             }))
         } else {
-            Err(format!(
-                "cannot read column {} of type {}: CAST it to a number or text in the query",
-                i + 1,
-                row.columns()[i].type_info().name()
-            ))
+            // Any other type: its text form where the backend sends one.
+            RawText::raw_text(row, i).map(|v| v.map_or(Val::Null, Val::Text))
         }
     }};
+}
+
+/// A column's value as its text form, for the types [`decode!`] has no
+/// Rust type for (NUMERIC/DECIMAL, UUID, JSON, …): `data dump` and a
+/// `transform` read every column of a table, used or not.
+trait RawText {
+    /// Whether a column of this (upper-case) type name is read as text
+    /// first.
+    fn read_as_text(&self, kind: &str) -> bool;
+    /// Column `i` as text (`None`: NULL), or why it cannot be read.
+    fn raw_text(&self, i: usize) -> Result<Option<String>, String>;
+}
+
+fn unreadable(i: usize, type_name: &str) -> String {
+    format!(
+        "cannot read column {} of type {type_name}: retort reads numbers, text, dates and times, \
+         booleans, NUMERIC/DECIMAL, UUID, JSON and binary columns",
+        i + 1
+    )
+}
+
+#[cfg(feature = "postgres")]
+impl RawText for sqlx::postgres::PgRow {
+    fn read_as_text(&self, kind: &str) -> bool {
+        matches!(kind, "NUMERIC" | "UUID" | "JSON" | "JSONB")
+    }
+
+    fn raw_text(&self, i: usize) -> Result<Option<String>, String> {
+        use sqlx::postgres::PgValueFormat;
+        use sqlx::ValueRef as _;
+        let type_name = self.columns()[i].type_info().name().to_string();
+        let raw = self
+            .try_get_raw(i)
+            .map_err(|e| format!("column {}: {e}", i + 1))?;
+        if raw.is_null() {
+            return Ok(None);
+        }
+        let bytes = raw
+            .as_bytes()
+            .map_err(|e| format!("column {}: {e}", i + 1))?;
+        let text = match (raw.format(), type_name.as_str()) {
+            (PgValueFormat::Text, _) | (PgValueFormat::Binary, "JSON" | "TEXT" | "XML") => {
+                std::str::from_utf8(bytes).ok().map(str::to_string)
+            }
+            // JSONB: a version byte (1), then the text.
+            (PgValueFormat::Binary, "JSONB") => bytes
+                .split_first()
+                .filter(|(version, _)| **version == 1)
+                .and_then(|(_, rest)| std::str::from_utf8(rest).ok())
+                .map(str::to_string),
+            (PgValueFormat::Binary, "NUMERIC") => pg_numeric_text(bytes),
+            (PgValueFormat::Binary, "UUID") => pg_uuid_text(bytes),
+            (PgValueFormat::Binary, _) => None,
+        };
+        text.map(Some).ok_or_else(|| unreadable(i, &type_name))
+    }
+}
+
+/// PostgreSQL's binary NUMERIC (`ndigits`, `weight`, `sign`, `dscale`,
+/// then base-10000 digits, all big-endian) as its text form, e.g.
+/// `-12345.670`.
+#[cfg(feature = "postgres")]
+fn pg_numeric_text(b: &[u8]) -> Option<String> {
+    use std::fmt::Write as _;
+    let pair = |k: usize| -> Option<[u8; 2]> { Some([*b.get(k)?, *b.get(k + 1)?]) };
+    let word = |k: usize| pair(k).map(u16::from_be_bytes);
+    let ndigits = usize::from(word(0)?);
+    let weight = i64::from(i16::from_be_bytes(pair(2)?));
+    let sign = word(4)?;
+    let dscale = usize::from(word(6)?);
+    match sign {
+        0xC000 => return Some("NaN".to_string()),
+        0xD000 => return Some("Infinity".to_string()),
+        0xF000 => return Some("-Infinity".to_string()),
+        0x0000 | 0x4000 => {}
+        _ => return None,
+    }
+    let digits = (0..ndigits)
+        .map(|d| word(8 + 2 * d))
+        .collect::<Option<Vec<u16>>>()?;
+    // Digit `d` (0-based) is worth 10000^(weight - d).
+    let digit = |d: i64| -> u16 {
+        usize::try_from(d)
+            .ok()
+            .and_then(|d| digits.get(d).copied())
+            .unwrap_or(0)
+    };
+    let mut out = String::new();
+    if sign == 0x4000 {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        for d in 0..=weight {
+            let _ = if d == 0 {
+                write!(out, "{}", digit(d))
+            } else {
+                write!(out, "{:04}", digit(d))
+            };
+        }
+    }
+    if dscale > 0 {
+        let mut frac = String::new();
+        let mut d = weight + 1;
+        while frac.len() < dscale {
+            let _ = write!(frac, "{:04}", digit(d));
+            d += 1;
+        }
+        frac.truncate(dscale);
+        out.push('.');
+        out.push_str(&frac);
+    }
+    Some(out)
+}
+
+/// PostgreSQL's binary UUID (16 bytes) as `8-4-4-4-12` hex.
+#[cfg(feature = "postgres")]
+fn pg_uuid_text(b: &[u8]) -> Option<String> {
+    if b.len() != 16 {
+        return None;
+    }
+    let h = hex::encode(b);
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod raw_text_tests {
+    use super::{pg_numeric_text, pg_uuid_text};
+
+    /// A binary NUMERIC from its header and base-10000 digits.
+    fn numeric(weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(u16::try_from(digits.len()).unwrap().to_be_bytes());
+        b.extend(weight.to_be_bytes());
+        b.extend(sign.to_be_bytes());
+        b.extend(dscale.to_be_bytes());
+        for d in digits {
+            b.extend(d.to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn numerics_read_as_their_text() {
+        let cases: &[(i16, u16, u16, &[u16], &str)] = &[
+            (1, 0, 2, &[1, 2345, 6700], "12345.67"),
+            (1, 0x4000, 3, &[1, 2345, 6700], "-12345.670"),
+            (0, 0, 0, &[], "0"),
+            (0, 0, 2, &[], "0.00"),
+            (-1, 0, 1, &[5000], "0.5"),
+            (-2, 0, 6, &[1200], "0.000012"),
+            (1, 0, 0, &[1], "10000"),
+            (2, 0, 0, &[3, 0, 7], "300000007"),
+            (0, 0xC000, 0, &[], "NaN"),
+        ];
+        for (weight, sign, dscale, digits, text) in cases {
+            assert_eq!(
+                pg_numeric_text(&numeric(*weight, *sign, *dscale, digits)).as_deref(),
+                Some(*text)
+            );
+        }
+        assert_eq!(pg_numeric_text(&[0, 1]), None);
+    }
+
+    #[test]
+    fn uuids_read_as_their_text() {
+        let b: Vec<u8> = (0..16).collect();
+        assert_eq!(
+            pg_uuid_text(&b).as_deref(),
+            Some("00010203-0405-0607-0809-0a0b0c0d0e0f")
+        );
+        assert_eq!(pg_uuid_text(&b[..3]), None);
+    }
+}
+
+/// MySQL/MariaDB send DECIMAL and JSON as text (in both protocols), as
+/// they do any type without a binary form.
+#[cfg(feature = "mysql")]
+impl RawText for sqlx::mysql::MySqlRow {
+    fn read_as_text(&self, kind: &str) -> bool {
+        matches!(kind, "DECIMAL" | "NEWDECIMAL" | "JSON")
+    }
+
+    fn raw_text(&self, i: usize) -> Result<Option<String>, String> {
+        self.try_get_unchecked::<Option<String>, _>(i)
+            .map_err(|_| unreadable(i, self.columns()[i].type_info().name()))
+    }
+}
+
+/// SQLite hands back every value as text on request.
+#[cfg(feature = "sqlite")]
+impl RawText for sqlx::sqlite::SqliteRow {
+    fn read_as_text(&self, _kind: &str) -> bool {
+        false
+    }
+
+    fn raw_text(&self, i: usize) -> Result<Option<String>, String> {
+        self.try_get_unchecked::<Option<String>, _>(i)
+            .map_err(|_| unreadable(i, self.columns()[i].type_info().name()))
+    }
 }
 
 /// Runs `sql` with `binds`; rows affected.

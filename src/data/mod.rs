@@ -44,6 +44,31 @@ pub fn is_data_revision(rev: &Revision) -> bool {
             .any(|s| matches!(&s.kind, StepKind::Operation { op, .. } if model::is_data_op(op)))
 }
 
+/// Checks everything about `rev`'s steps in `direction` that can be
+/// checked without the database: the steps parse (for a downgrade without
+/// `[[downgrade]]`, every upgrade step has a derived reverse) and every
+/// `load` step's fixture file exists and parses. The runner calls this for
+/// each data revision of a plan before the plan's first statement.
+///
+/// # Errors
+/// [`Error::Invalid`] (a `load` whose fixture cannot be read names the
+/// step and the file), [`Error::NoReverse`].
+pub fn check_revision(
+    rev: &Revision,
+    direction: Direction,
+    dialect: crate::dialect::Dialect,
+) -> Result<(), Error> {
+    for located in model::steps_of(rev, direction, dialect)? {
+        if let model::DataStep::Load(load) = &located.step {
+            fixture::read_fixture(&load.file).map_err(|e| Error::Invalid {
+                site: Box::new(located.site.clone()),
+                problem: format!("cannot read the fixture: {e}"),
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Where a data step is, for errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {

@@ -261,6 +261,19 @@ fn parse_list(
 }
 
 /// The reverse of a named operation, as another operation's fields.
+///
+/// A reverse touches exactly the rows its upgrade touched: the scoping
+/// keys (`where`, `key`) and the pace keys are copied into it, so rows
+/// outside the upgrade's `where` keep their values.
+///
+/// - `copy_field`, `convert_type`: the target column back to NULL (the
+///   target is assumed to have held nothing before the upgrade, e.g. it
+///   was added by the schema revision the data revision depends on);
+/// - `rename_values`: the inverse mapping; `None` (no derived reverse)
+///   when two old values map to the same new one. Rows that already held
+///   a new value before the upgrade are renamed back too;
+/// - `split_field` ↔ `merge_fields`: the source column(s) rebuilt from the
+///   target(s).
 pub fn reverse(op: &str, fields: &toml::Table) -> Option<(String, toml::Table)> {
     let mut out = toml::Table::new();
     let copy = |out: &mut toml::Table, from: &str, to: &str| {
@@ -270,6 +283,7 @@ pub fn reverse(op: &str, fields: &toml::Table) -> Option<(String, toml::Table)> 
     };
     for key in [
         "table",
+        "where",
         "key",
         "batch_size",
         "batch_time_ms",
@@ -948,6 +962,112 @@ mod tests {
         assert!(
             zero.contains("`batch_time_ms` must be a positive integer"),
             "{zero}"
+        );
+    }
+
+    fn table(text: &str) -> toml::Table {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn reverses_keep_the_upgrades_where() {
+        let cases = [
+            (
+                "copy_field",
+                "table = \"t\"\nfrom = \"email\"\nto = \"backup\"",
+                "update",
+            ),
+            (
+                "convert_type",
+                "table = \"t\"\nfrom = \"a\"\nto = \"b\"\ntype = \"integer\"",
+                "update",
+            ),
+            (
+                "split_field",
+                "table = \"t\"\nfrom = \"full\"\ninto = [\"a\", \"b\"]",
+                "merge_fields",
+            ),
+            (
+                "merge_fields",
+                "table = \"t\"\nfrom = [\"a\", \"b\"]\ninto = \"full\"",
+                "split_field",
+            ),
+            (
+                "rename_values",
+                "table = \"t\"\ncolumn = \"s\"\nmapping = { old = \"new\" }",
+                "rename_values",
+            ),
+        ];
+        for (op, body, reverse_op) in cases {
+            let fields = table(&format!(
+                "{body}\nwhere = \"id <= 2\"\nkey = \"id\"\nbatch_size = 3"
+            ));
+            let (got_op, got) = reverse(op, &fields).unwrap_or_else(|| panic!("{op}"));
+            assert_eq!(got_op, reverse_op, "{op}");
+            assert_eq!(
+                got.get("where").and_then(|v| v.as_str()),
+                Some("id <= 2"),
+                "{op}: {got:?}"
+            );
+            assert_eq!(got.get("key").and_then(|v| v.as_str()), Some("id"), "{op}");
+            assert_eq!(
+                got.get("batch_size").and_then(toml::Value::as_integer),
+                Some(3),
+                "{op}"
+            );
+        }
+        // Without `where`, none is invented.
+        let (_, got) = reverse(
+            "copy_field",
+            &table("table = \"t\"\nfrom = \"a\"\nto = \"b\""),
+        )
+        .unwrap();
+        assert!(!got.contains_key("where"), "{got:?}");
+        // The exact reverses.
+        let (_, got) = reverse(
+            "copy_field",
+            &table("table = \"t\"\nfrom = \"a\"\nto = \"b\"\nwhere = \"id <= 2\""),
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            table("table = \"t\"\nwhere = \"id <= 2\"\nset = { b = \"NULL\" }")
+        );
+        let (_, got) = reverse(
+            "rename_values",
+            &table("table = \"t\"\ncolumn = \"s\"\nmapping = { a = \"x\", b = \"y\" }"),
+        )
+        .unwrap();
+        assert_eq!(
+            got.get("mapping"),
+            Some(&toml::Value::Table(table("x = \"a\"\ny = \"b\"")))
+        );
+        // Two old values onto one: no inverse.
+        assert!(reverse(
+            "rename_values",
+            &table("table = \"t\"\ncolumn = \"s\"\nmapping = { a = \"x\", b = \"x\" }"),
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn derived_downgrades_filter_like_their_upgrade() {
+        let text = "revision = \"a\"\n\
+                    [[upgrade]]\nop = \"copy_field\"\ntable = \"t\"\nfrom = \"email\"\nto = \"backup\"\nwhere = \"id <= 2\"\n\
+                    [[upgrade]]\nop = \"split_field\"\ntable = \"t\"\nfrom = \"full\"\ninto = [\"a\", \"b\"]\nwhere = \"id > 5\"\n";
+        let rev = parse_str(text, Path::new("m/a_x.toml"), "data").unwrap();
+        let down = steps_of(&rev, Direction::Downgrade, Dialect::Postgres).unwrap();
+        let filters: Vec<Option<String>> = down
+            .iter()
+            .map(|s| match &s.step {
+                DataStep::Batched { scan, .. } => scan.filter.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // In reverse order: the split's reverse first.
+        assert_eq!(
+            filters,
+            [Some("id > 5".to_string()), Some("id <= 2".to_string())]
         );
     }
 

@@ -172,6 +172,23 @@ pub enum Error {
         /// Its file.
         file: PathBuf,
     },
+    /// A data revision in an atomic run: its batches commit one by one
+    /// with their checkpoint, so it cannot run inside the run's one
+    /// transaction. Refused before anything runs.
+    #[error("--atomic / transaction = \"all\" runs the whole {direction} in one transaction, but revision {revision} ({}) is a data revision, whose batches commit one by one with their checkpoint, so it cannot run inside that transaction (data revisions in this {direction}: {}); nothing was run", .file.display(), .data_revisions.join(", "))]
+    DataInAtomic {
+        /// The first data revision of the plan.
+        revision: String,
+        /// Its file.
+        file: PathBuf,
+        /// Every data revision of the plan, in plan order.
+        data_revisions: Vec<String>,
+        /// The plan's direction.
+        direction: Direction,
+        /// The revision the plan runs just before the first data revision
+        /// (an upgrade can run up to it with `--atomic`).
+        before: Option<String>,
+    },
     /// `amend` / `resolve` of a revision without a row.
     #[error("revision {revision} has no row in {table}")]
     NotRecorded {
@@ -252,6 +269,16 @@ impl Error {
                 Some("run without --atomic: each revision is journaled statement by statement".to_string())
             }
             Error::NonTransactionalInAtomic { .. } => Some("run without --atomic".to_string()),
+            Error::DataInAtomic {
+                direction: Direction::Upgrade,
+                before: Some(before),
+                ..
+            } => Some(format!(
+                "run `retort upgrade --atomic {before}` for the revisions before it, then `retort upgrade` without --atomic (and without `transaction = \"all\"` in alembic.toml) for the rest"
+            )),
+            Error::DataInAtomic { direction, .. } => Some(format!(
+                "run `retort {direction}` without --atomic (and without `transaction = \"all\"` in alembic.toml): each revision then commits on its own, a data revision batch by batch"
+            )),
             Error::NotRecorded { .. } => Some("`retort current` shows what is recorded".to_string()),
             Error::Store(_)
             | Error::Interrupted { .. }

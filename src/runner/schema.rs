@@ -121,9 +121,13 @@ pub fn prerender(
     for rev in plan {
         // Data revisions are validated and run by `crate::data`, batch by
         // batch; their raw `sql` steps may touch any table, so later
-        // rebuilds read the catalog again. Their templated SQL is rendered
-        // here too, so a template error refuses the whole run.
+        // rebuilds read the catalog again. Their steps are parsed (and a
+        // downgrade's reverses derived), their fixtures read and their
+        // templated SQL rendered here, so an invalid step, a missing
+        // reverse or fixture, or a template error refuses the whole run
+        // before its first statement.
         if crate::data::is_data_revision(rev) {
+            crate::data::check_revision(rev, direction, dialect)?;
             crate::data::template::check(rev, direction, dialect, vars)?;
             out.push(None);
             raw_sql_before = true;

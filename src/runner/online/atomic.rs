@@ -83,6 +83,30 @@ impl Migrator<'_> {
     ) -> Result<RunReport, Error> {
         let state = self.ensure_tables(db).await?;
         let plan = self.planned(db, &state, direction, target).await?;
+        // Data revisions commit batch by batch with their checkpoint (design
+        // §5.2): they cannot run inside the one transaction. Refused here,
+        // before the first statement (the caller rolls back the version
+        // tables this transaction may have created).
+        if let Some(first) = plan
+            .iter()
+            .position(|s| crate::data::is_data_revision(s.rev))
+        {
+            let rev = plan[first].rev;
+            return Err(Error::DataInAtomic {
+                revision: rev.id.clone(),
+                file: rev.path.clone(),
+                data_revisions: plan
+                    .iter()
+                    .filter(|s| crate::data::is_data_revision(s.rev))
+                    .map(|s| s.rev.id.clone())
+                    .collect(),
+                direction,
+                before: first
+                    .checked_sub(1)
+                    .and_then(|i| plan.get(i))
+                    .map(|s| s.rev.id.clone()),
+            });
+        }
         if let Some(step) = plan.iter().find(|s| !s.rev.transactional) {
             return Err(Error::NonTransactionalInAtomic {
                 revision: step.rev.id.clone(),
