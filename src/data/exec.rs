@@ -1600,3 +1600,57 @@ pub(crate) fn json_insert_sql(
 pub fn cancelled(options: &DataOptions) -> bool {
     options.cancel.load(Ordering::SeqCst)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str, cp: &Checkpoint) -> Option<(String, Option<String>)> {
+        Some((state.to_string(), Some(cp.to_json())))
+    }
+
+    fn moved_to(m: Option<Moved>) -> Option<usize> {
+        match m {
+            Some(Moved::To(cp)) => Some(cp.step),
+            Some(Moved::Finished) => Some(usize::MAX),
+            None => None,
+        }
+    }
+
+    /// The step transition adopts what another process stored further
+    /// along and never moves a checkpoint back.
+    #[test]
+    fn step_transition_is_a_compare_and_set() {
+        let up = Direction::Upgrade;
+        let here = Checkpoint::start("upgrade", 1, 3, "b");
+        let same = row("running", &here);
+        assert_eq!(moved_to(stored_ahead(same.as_ref(), up, &here)), None);
+        let mut behind = Checkpoint::start("upgrade", 0, 3, "a");
+        behind.rows_done = 7;
+        let old = row("running", &behind);
+        assert_eq!(moved_to(stored_ahead(old.as_ref(), up, &here)), None);
+        let mut further = Checkpoint::start("upgrade", 2, 3, "c");
+        further.rows_done = 40;
+        let ahead = row("running", &further);
+        match stored_ahead(ahead.as_ref(), up, &here) {
+            Some(Moved::To(cp)) => assert_eq!((cp.step, cp.rows_done), (2, 40)),
+            _ => panic!("the further checkpoint is adopted"),
+        }
+        let other_direction = row("running", &Checkpoint::start("downgrade", 2, 3, "c"));
+        assert_eq!(
+            moved_to(stored_ahead(other_direction.as_ref(), up, &here)),
+            None
+        );
+        let applied = row("applied", &here);
+        assert_eq!(
+            moved_to(stored_ahead(applied.as_ref(), up, &here)),
+            Some(usize::MAX)
+        );
+        assert_eq!(moved_to(stored_ahead(None, up, &here)), None);
+        let down = Checkpoint::start("downgrade", 0, 1, "a");
+        assert_eq!(
+            moved_to(stored_ahead(None, Direction::Downgrade, &down)),
+            Some(usize::MAX)
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 mod data_lane;
 mod data_live;
+mod data_once;
 mod errors;
 mod example;
 mod failure;
