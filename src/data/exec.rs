@@ -13,6 +13,13 @@
 //! key <= boundary`. The checkpoint is re-read inside each batch's
 //! transaction (SQLite takes `BEGIN IMMEDIATE`), so the database, not the
 //! process, says where the run stands.
+//!
+//! One process at a time: PostgreSQL and MySQL/MariaDB hold the run lock
+//! (`store::lock`); SQLite, which has none, holds the database's file lock
+//! (`Db::lock_sqlite_file`) for the whole data revision. Moving to the next
+//! step is a compare-and-set besides: it re-reads the row and adopts a
+//! further-along checkpoint instead of overwriting it. A `sql` step commits
+//! together with the checkpoint that moves past it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -678,6 +685,12 @@ pub async fn run_revision(
     let checks = super::template::verify_checks(rev, direction, dialect, ctx.vars)?;
     let started = Instant::now();
     let dir = direction.name();
+    // SQLite takes no run lock (`store::lock`): the data revision holds the
+    // database's file lock from its first read to its last commit, so a
+    // second process waits, then skips what the first finished or resumes
+    // from its checkpoint (never runs steps or batches beside it). The
+    // kernel releases the lock when the process ends, however it ends.
+    let _file_lock = db.lock_sqlite_file().await?;
     let Some(mut cp) = start(db, ctx, rev, direction, source, steps.len()).await? else {
         return Ok(Ran::Skipped);
     };
@@ -686,14 +699,7 @@ pub async fn run_revision(
         if cp.label != located.label {
             cp.label.clone_from(&located.label);
         }
-        let result = run_step(db, ctx, rev, located, &mut cp, emit).await;
-        if let Err(e) = result {
-            if !matches!(e, Error::Cancelled { .. }) {
-                mark_failed(db, ctx, rev, direction, &cp, &e.to_string(), started).await;
-            }
-            return Err(e);
-        }
-        cp = Checkpoint::start(
+        let next = Checkpoint::start(
             dir,
             cp.step + 1,
             steps.len(),
@@ -701,9 +707,16 @@ pub async fn run_revision(
                 .get(cp.step + 1)
                 .map_or("verify", |s| s.label.as_str()),
         );
-        save_checkpoint(db, ctx, &rev.id, &cp)
-            .await
-            .map_err(|m| db_err("saving the checkpoint", m))?;
+        match run_step(db, ctx, rev, located, &mut cp, next, emit).await {
+            Ok(Moved::To(moved)) => cp = moved,
+            Ok(Moved::Finished) => return Ok(Ran::Skipped),
+            Err(e) => {
+                if !matches!(e, Error::Cancelled { .. }) {
+                    mark_failed(db, ctx, rev, direction, &cp, &e.to_string(), started).await;
+                }
+                return Err(e);
+            }
+        }
     }
     if direction == Direction::Upgrade {
         if let Err(e) = verify(db, rev, &checks, emit).await {
@@ -952,41 +965,103 @@ fn invalid(site: &Site, problem: &str) -> Error {
     }
 }
 
+/// Where a run stands after a step.
+enum Moved {
+    /// At this checkpoint (the next step's start, or a further one another
+    /// process stored).
+    To(Checkpoint),
+    /// Another process finished the revision.
+    Finished,
+}
+
+/// What the stored row says when this process is about to move past
+/// `cp.step`: `Some` when another process is further along (a later step
+/// of the same direction, or the revision finished), to be adopted instead
+/// of redoing its work.
+fn stored_ahead(
+    row: Option<&(String, Option<String>)>,
+    direction: Direction,
+    cp: &Checkpoint,
+) -> Option<Moved> {
+    match row {
+        None => (direction == Direction::Downgrade).then_some(Moved::Finished),
+        Some((state, _)) if state == "applied" && direction == Direction::Upgrade => {
+            Some(Moved::Finished)
+        }
+        Some((_, text)) => text
+            .as_deref()
+            .and_then(Checkpoint::from_json)
+            .filter(|stored| stored.direction == cp.direction && stored.step > cp.step)
+            .map(|mut stored| {
+                stored.steps = cp.steps;
+                stored.step = stored.step.min(cp.steps);
+                Moved::To(stored)
+            }),
+    }
+}
+
+/// Re-reads the row inside the transaction just begun; `Some`: another
+/// process is further along (rolled back).
+async fn check_stored(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    direction: Direction,
+    cp: &Checkpoint,
+) -> Result<Option<Moved>, Error> {
+    let row = match read_row(db, ctx.tables, &rev.id).await {
+        Ok(row) => row,
+        Err(e) => {
+            rollback(db).await;
+            return Err(e);
+        }
+    };
+    let ahead = stored_ahead(row.as_ref(), direction, cp);
+    if ahead.is_some() {
+        rollback(db).await;
+    }
+    Ok(ahead)
+}
+
+/// Moves the stored checkpoint from `cp` (a finished batched or `load`
+/// step) to `next`, as a compare-and-set: in one transaction that re-reads
+/// the row first, and only when no other process moved it further.
+async fn move_on(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    direction: Direction,
+    cp: &Checkpoint,
+    next: Checkpoint,
+) -> Result<Moved, Error> {
+    db.execute_script(begin(db.dialect()), "starting a transaction")
+        .await?;
+    if let Some(ahead) = check_stored(db, ctx, rev, direction, cp).await? {
+        return Ok(ahead);
+    }
+    if let Err(m) = save_checkpoint(db, ctx, &rev.id, &next).await {
+        rollback(db).await;
+        return Err(db_err("saving the checkpoint", m));
+    }
+    db.execute_script("COMMIT", "committing").await?;
+    Ok(Moved::To(next))
+}
+
+/// Runs the step at `cp` and moves the checkpoint to `next` (or to what
+/// another process stored further along).
 async fn run_step(
     db: &mut Db,
     ctx: &Ctx<'_>,
     rev: &Revision,
     located: &Located,
     cp: &mut Checkpoint,
+    next: Checkpoint,
     emit: &mut dyn FnMut(&DataEvent<'_>),
-) -> Result<(), Error> {
-    let dialect = db.dialect();
+) -> Result<Moved, Error> {
     let site = &located.site;
+    let direction = site.direction;
     match &located.step {
-        DataStep::Sql(step) => {
-            let statements = crate::dialect::split_statements(step.text_for(dialect), dialect);
-            emit(&DataEvent::StepStarted {
-                revision: &rev.id,
-                label: &located.label,
-                step: cp.step,
-                total: None,
-                resumed_at: 0,
-            });
-            db.execute_script(begin(dialect), "starting a transaction")
-                .await?;
-            for s in &statements {
-                if let Err(e) = db.execute_script(s, "running a statement").await {
-                    rollback(db).await;
-                    return Err(query_err(site, s, e.database_message()));
-                }
-            }
-            db.execute_script("COMMIT", "committing").await?;
-            emit(&DataEvent::StepFinished {
-                label: &located.label,
-                done: 0,
-            });
-            Ok(())
-        }
+        DataStep::Sql(step) => run_sql_step(db, ctx, rev, located, step, cp, next, emit).await,
         DataStep::Batched { scan, action, pace } => {
             let key = key_of(db, site, scan).await?;
             let max = match action {
@@ -1007,12 +1082,63 @@ async fn run_step(
                 cp,
                 emit,
             )
-            .await
+            .await?;
+            move_on(db, ctx, rev, direction, cp, next).await
         }
         DataStep::Load(load) => {
-            super::fixture::run_load(db, ctx, rev, located, load, cp, emit).await
+            super::fixture::run_load(db, ctx, rev, located, load, cp, emit).await?;
+            move_on(db, ctx, rev, direction, cp, next).await
         }
     }
+}
+
+/// A `sql` step: `BEGIN; <re-read the row>; <statements>; <checkpoint at
+/// next>; COMMIT`, so the step and the checkpoint that moves past it commit
+/// together (a kill leaves both or neither). On MySQL/MariaDB DDL in the
+/// step commits implicitly, so there a kill between that DDL and the
+/// checkpoint runs the step again (design notes).
+#[allow(clippy::too_many_arguments)]
+async fn run_sql_step(
+    db: &mut Db,
+    ctx: &Ctx<'_>,
+    rev: &Revision,
+    located: &Located,
+    step: &crate::revision::SqlStep,
+    cp: &Checkpoint,
+    next: Checkpoint,
+    emit: &mut dyn FnMut(&DataEvent<'_>),
+) -> Result<Moved, Error> {
+    let dialect = db.dialect();
+    let site = &located.site;
+    let statements = crate::dialect::split_statements(step.text_for(dialect), dialect);
+    emit(&DataEvent::StepStarted {
+        revision: &rev.id,
+        label: &located.label,
+        step: cp.step,
+        total: None,
+        resumed_at: 0,
+    });
+    db.execute_script(begin(dialect), "starting a transaction")
+        .await?;
+    if let Some(ahead) = check_stored(db, ctx, rev, site.direction, cp).await? {
+        return Ok(ahead);
+    }
+    for s in &statements {
+        if let Err(e) = db.execute_script(s, "running a statement").await {
+            rollback(db).await;
+            return Err(query_err(site, s, e.database_message()));
+        }
+    }
+    if let Err(m) = save_checkpoint(db, ctx, &rev.id, &next).await {
+        rollback(db).await;
+        return Err(db_err("saving the checkpoint", m));
+    }
+    db.execute_script("COMMIT", "committing").await?;
+    emit(&DataEvent::StepFinished {
+        label: &located.label,
+        done: 0,
+    });
+    Ok(Moved::To(next))
 }
 
 /// The loop-invariant SQL and state of a batched step.
@@ -1282,10 +1408,8 @@ async fn generic_batch_body(
 ) -> Result<bool, Error> {
     let site = plan.site;
     let id_val = Val::Text(id.to_string());
-    // The database's checkpoint is the truth (another process may have
-    // moved it on SQLite, where no run lock is taken; on the others a
-    // killed client's last batch may still be committing: `FOR UPDATE`
-    // waits for it).
+    // The database's checkpoint is the truth (a killed client's last batch
+    // may still be committing: `FOR UPDATE` waits for it).
     let mut bound = None;
     if let Some(pg) = &plan.pg {
         let lo = cp.last_key.as_ref().map(Val::from_json);
@@ -1685,4 +1809,58 @@ pub(crate) fn json_insert_sql(
 /// Whether the run was asked to stop.
 pub fn cancelled(options: &DataOptions) -> bool {
     options.cancel.load(Ordering::SeqCst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str, cp: &Checkpoint) -> Option<(String, Option<String>)> {
+        Some((state.to_string(), Some(cp.to_json())))
+    }
+
+    fn moved_to(m: Option<Moved>) -> Option<usize> {
+        match m {
+            Some(Moved::To(cp)) => Some(cp.step),
+            Some(Moved::Finished) => Some(usize::MAX),
+            None => None,
+        }
+    }
+
+    /// The step transition adopts what another process stored further
+    /// along and never moves a checkpoint back.
+    #[test]
+    fn step_transition_is_a_compare_and_set() {
+        let up = Direction::Upgrade;
+        let here = Checkpoint::start("upgrade", 1, 3, "b");
+        let same = row("running", &here);
+        assert_eq!(moved_to(stored_ahead(same.as_ref(), up, &here)), None);
+        let mut behind = Checkpoint::start("upgrade", 0, 3, "a");
+        behind.rows_done = 7;
+        let old = row("running", &behind);
+        assert_eq!(moved_to(stored_ahead(old.as_ref(), up, &here)), None);
+        let mut further = Checkpoint::start("upgrade", 2, 3, "c");
+        further.rows_done = 40;
+        let ahead = row("running", &further);
+        match stored_ahead(ahead.as_ref(), up, &here) {
+            Some(Moved::To(cp)) => assert_eq!((cp.step, cp.rows_done), (2, 40)),
+            _ => panic!("the further checkpoint is adopted"),
+        }
+        let other_direction = row("running", &Checkpoint::start("downgrade", 2, 3, "c"));
+        assert_eq!(
+            moved_to(stored_ahead(other_direction.as_ref(), up, &here)),
+            None
+        );
+        let applied = row("applied", &here);
+        assert_eq!(
+            moved_to(stored_ahead(applied.as_ref(), up, &here)),
+            Some(usize::MAX)
+        );
+        assert_eq!(moved_to(stored_ahead(None, up, &here)), None);
+        let down = Checkpoint::start("downgrade", 0, 1, "a");
+        assert_eq!(
+            moved_to(stored_ahead(None, Direction::Downgrade, &down)),
+            Some(usize::MAX)
+        );
+    }
 }

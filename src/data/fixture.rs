@@ -4,8 +4,9 @@
 //! CSV: the header row names the columns; an empty field is NULL. JSON: an
 //! array of objects (the first object's keys are the columns). Rows are
 //! inserted in batches, each batch as ONE statement with the batch as one
-//! JSON bind parameter, each committed with its checkpoint (`last_key` is
-//! the number of fixture rows loaded).
+//! JSON bind parameter; in a `load` step each batch is committed with its
+//! checkpoint (`last_key` is the number of fixture rows loaded), while
+//! `retort data load` runs the whole file in one transaction.
 
 use std::path::Path;
 
@@ -190,8 +191,9 @@ pub(crate) async fn run_load(
     Ok(())
 }
 
-/// `retort data load FILE --table T`: the whole file in batches, each
-/// batch one transaction. Returns the rows loaded.
+/// `retort data load FILE --table T`: the whole file in one transaction
+/// (all or nothing), inserted `batch_size` rows per statement. Returns the
+/// rows loaded.
 ///
 /// # Errors
 /// File and database errors.
@@ -229,22 +231,55 @@ pub async fn load_file(
             path: file.to_path_buf(),
             message,
         })?;
+    // One transaction for the whole file: a failing chunk leaves the table
+    // as it was (InnoDB on MySQL/MariaDB: the inserts are DML).
+    let begin = match dialect {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        Dialect::Postgres | Dialect::Mysql => "BEGIN",
+    };
+    db.execute_script(begin, "starting a transaction").await?;
+    let total = rows.len();
     let mut done = 0;
     for chunk in rows.chunks(batch_size.max(1)) {
         let payload = serde_json::Value::Array(chunk.to_vec()).to_string();
-        exec(db, &insert, &[Val::Text(payload)])
-            .await
-            .map_err(|message| Error::Db {
+        if let Err(message) = exec(db, &insert, &[Val::Text(payload)]).await {
+            let _ = db.execute_script("ROLLBACK", "rolling back").await;
+            let (first, last) = (done + 1, done + chunk.len());
+            return Err(Error::Db {
                 what: format!(
-                    "loading {} into {table} (rows {}..)",
+                    "loading {} into {table}: rows {first}..{last} of {total}{}; nothing was loaded",
                     file.display(),
-                    done + 1
+                    csv_lines(file, first, last)
                 ),
                 message,
-            })?;
-        done += chunk.len() as u64;
+            });
+        }
+        done += chunk.len();
     }
-    Ok(done)
+    db.execute_script("COMMIT", "committing").await?;
+    Ok(done as u64)
+}
+
+/// ` (lines a..b)`: where fixture rows `first..=last` (1-based) are in a
+/// CSV file whose records each take one line after the header; empty for
+/// JSON and for CSV with multi-line fields.
+fn csv_lines(file: &Path, first: usize, last: usize) -> String {
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return String::new();
+    };
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let mut lines = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while is_csv && matches!(reader.read_record(&mut record), Ok(true)) {
+        lines.push(record.position().map_or(0, csv::Position::line));
+    }
+    match (lines.get(first - 1), lines.get(last - 1)) {
+        (Some(a), Some(b)) if *a > 0 => format!(" (lines {a}..{b})"),
+        _ => String::new(),
+    }
 }
 
 /// Output format of `data dump`.
@@ -267,7 +302,10 @@ pub async fn dump(db: &mut Db, table: &str, format: DumpFormat) -> Result<String
         what: "data dump".to_string(),
         message,
     })?;
-    let key = primary_key(db, table).await.unwrap_or_default();
+    let key = primary_key(db, table).await.map_err(|message| Error::Db {
+        what: format!("reading the primary key of {table}"),
+        message,
+    })?;
     let order = if key.is_empty() {
         "1".to_string()
     } else {
@@ -311,8 +349,12 @@ pub async fn dump(db: &mut Db, table: &str, format: DumpFormat) -> Result<String
             text
         }
         DumpFormat::Csv => {
+            let csv_err = |e: &dyn std::fmt::Display| Error::Db {
+                what: format!("writing {table} as CSV"),
+                message: e.to_string(),
+            };
             let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record(&names);
+            w.write_record(&names).map_err(|e| csv_err(&e))?;
             for r in &rows {
                 let fields: Vec<String> = r
                     .iter()
@@ -321,9 +363,10 @@ pub async fn dump(db: &mut Db, table: &str, format: DumpFormat) -> Result<String
                         other => other.display(),
                     })
                     .collect();
-                let _ = w.write_record(&fields);
+                w.write_record(&fields).map_err(|e| csv_err(&e))?;
             }
-            String::from_utf8_lossy(&w.into_inner().unwrap_or_default()).into_owned()
+            let bytes = w.into_inner().map_err(|e| csv_err(&e))?;
+            String::from_utf8(bytes).map_err(|e| csv_err(&e))?
         }
     })
 }

@@ -10,9 +10,10 @@
 //! without `release`, the server ends the session and frees the lock with
 //! it. SQLite needs no run lock: each revision runs in `BEGIN IMMEDIATE`
 //! and re-reads the version table first. A `transactional = false` SQLite
-//! revision runs outside a transaction, so it takes a [`FileLock`] (an
-//! exclusive `flock` on `<database file>-retort-lock`) for its duration;
-//! the kernel releases it when the process exits, however it exits.
+//! revision runs outside a transaction, and a data revision in many
+//! (steps and batches), so each takes a [`FileLock`] (an exclusive `flock`
+//! on `<database file>-retort-lock`) for its duration; the kernel releases
+//! it when the process exits, however it exits.
 
 use std::str::FromStr;
 

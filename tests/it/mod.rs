@@ -3,6 +3,7 @@
 mod data_checks;
 mod data_lane;
 mod data_live;
+mod data_once;
 mod errors;
 mod example;
 mod failure;
