@@ -51,7 +51,7 @@ fn report(err: &anyhow::Error, secrets: &Secrets) -> i32 {
     let message = secrets.scrub(&format!("{err:#}"));
     let hint = hint_of(err).map(|h| secrets.scrub(&h));
     Printer::error(&message, hint.as_deref());
-    // DATA LANE: Ctrl-C at a batch boundary exits 130 (128 + SIGINT).
+    // Ctrl-C at a revision or batch boundary exits 130 (128 + SIGINT).
     // `runner::Error::Data` is `#[error(transparent)]`, so the chain skips
     // the data error inside it: look for both.
     let cancelled = err.chain().any(|cause| {
@@ -60,9 +60,10 @@ fn report(err: &anyhow::Error, secrets: &Secrets) -> i32 {
             Some(crate::data::Error::Cancelled { .. })
         ) || matches!(
             cause.downcast_ref::<crate::runner::Error>(),
-            Some(crate::runner::Error::Data(
-                crate::data::Error::Cancelled { .. }
-            ))
+            Some(
+                crate::runner::Error::Data(crate::data::Error::Cancelled { .. })
+                    | crate::runner::Error::Cancelled { .. }
+            )
         )
     });
     if cancelled {

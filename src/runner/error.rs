@@ -109,6 +109,15 @@ pub enum Error {
         /// What was applied before.
         report: RunReport,
     },
+    /// Ctrl-C: the run stopped at a revision boundary; what was applied
+    /// before stays applied.
+    #[error("interrupted: the run stopped before revision {next}{}", applied_note(.report))]
+    Cancelled {
+        /// The revision that would have run next.
+        next: String,
+        /// What was applied before.
+        report: RunReport,
+    },
     /// Target resolution or planning failed.
     #[error(transparent)]
     Graph(#[from] graph::Error),
@@ -252,6 +261,9 @@ impl Error {
                 Some("run without --atomic: each revision is journaled statement by statement".to_string())
             }
             Error::NonTransactionalInAtomic { .. } => Some("run without --atomic".to_string()),
+            Error::Cancelled { .. } => {
+                Some("run the same command again to continue".to_string())
+            }
             Error::NotRecorded { .. } => Some("`retort current` shows what is recorded".to_string()),
             Error::Store(_)
             | Error::Interrupted { .. }

@@ -314,9 +314,20 @@ impl Db {
                     let opts =
                         sqlx::postgres::PgConnectOptions::from_str(url.dangerous_connect_str())
                             .map_err(connect_err)?;
-                    let conn = sqlx::PgConnection::connect_with(&opts)
+                    let mut conn = sqlx::PgConnection::connect_with(&opts)
                         .await
                         .map_err(connect_err)?;
+                    // A statement keeps running after its client is gone
+                    // (Ctrl-C twice exits at once): from PostgreSQL 14 the
+                    // server checks the socket while it runs and aborts
+                    // (and rolls back) within a second instead of
+                    // finishing and committing the revision on its own.
+                    if conn.server_version_num().is_some_and(|v| v >= 140_000) {
+                        sqlx::raw_sql("SET client_connection_check_interval = 1000")
+                            .execute(&mut conn)
+                            .await
+                            .map_err(connect_err)?;
+                    }
                     Ok(Db::Postgres(conn))
                 }
                 #[cfg(not(feature = "postgres"))]

@@ -368,6 +368,13 @@ impl<'p> Migrator<'p> {
         let mut report = RunReport::default();
         let mut rest = plan.as_slice();
         while let Some((step, tail)) = rest.split_first() {
+            // Ctrl-C: stop at the revision boundary.
+            if crate::data::exec::cancelled(&self.data) {
+                return Err(Error::Cancelled {
+                    next: step.rev.id.clone(),
+                    report,
+                });
+            }
             // Plain SQLite revisions in a row share one lock of the raw
             // handle (each still in its own transaction).
             let batch: Vec<_> = rest

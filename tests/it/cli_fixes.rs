@@ -1,0 +1,95 @@
+//! Command-line fixes found in review: Ctrl-C during schema revisions,
+//! `current --check-heads` with effective heads, slow-statement logs,
+//! read-only commands on a missing SQLite file, `stamp` over an unfinished
+//! row.
+
+use std::time::{Duration, Instant};
+
+use crate::support::live::{per_backend, Backend, Live};
+
+/// A statement that takes about `secs` seconds on `backend` (SQLite has no
+/// sleep: a recursive CTE that counts, about 4.5 million rows a second).
+fn slow_statement(backend: Backend, secs: u32) -> String {
+    match backend {
+        Backend::Postgres => format!("SELECT pg_sleep({secs})"),
+        Backend::Mysql => format!("SELECT SLEEP({secs})"),
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {}) \
+             SELECT COUNT(*) FROM c",
+            u64::from(secs) * 4_500_000
+        ),
+    }
+}
+
+/// Two Ctrl-C while a revision is stuck in a slow statement: the process
+/// exits 130 at once (well before the statement would end), the revision
+/// is not recorded as applied, and a rerun applies it.
+fn second_ctrl_c_aborts_at_once(live: Live) {
+    live.project.table_rev("a1", "first").write();
+    live.project
+        .rev("b2")
+        .parent("a1")
+        .message("slow")
+        .up("CREATE TABLE second (id INTEGER PRIMARY KEY)")
+        .up(&slow_statement(live.backend, 8))
+        .down("DROP TABLE second")
+        .write();
+    live.retort(&["upgrade", "a1"]).success();
+    let running = live.spawn(&["upgrade", "head"]);
+    // Let it reach the slow statement (the handler is installed first).
+    std::thread::sleep(Duration::from_millis(1500));
+    let interrupted = Instant::now();
+    running.interrupt();
+    std::thread::sleep(Duration::from_millis(200));
+    running.interrupt();
+    let run = running
+        .wait_within(Duration::from_secs(30))
+        .expect("retort did not stop");
+    let took = interrupted.elapsed();
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        took < Duration::from_secs(4),
+        "the second Ctrl-C took {took:?} to stop the run\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
+    // The rerun applies it (MariaDB: resumes the journaled revision; the
+    // server may still hold the old session's lock until its sleep ends).
+    let rerun = live.retort(&["upgrade", "head"]);
+    rerun.success();
+    live.assert_applied(&["a1", "b2"]);
+}
+
+per_backend!(second_ctrl_c_aborts_at_once);
+
+/// One Ctrl-C during a slow schema revision: that revision completes, the
+/// next one does not start, exit 130 naming what was applied; a rerun
+/// applies the rest.
+fn first_ctrl_c_stops_at_a_revision_boundary(live: Live) {
+    live.project
+        .rev("a1")
+        .message("slow")
+        .up("CREATE TABLE first (id INTEGER PRIMARY KEY)")
+        .up(&slow_statement(live.backend, 3))
+        .down("DROP TABLE first")
+        .write();
+    live.project.table_rev("b2", "second").parent("a1").write();
+    let running = live.spawn(&["upgrade", "head"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    running.interrupt();
+    let run = running
+        .wait_within(Duration::from_secs(30))
+        .expect("retort did not stop");
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("interrupted: the run stopped before revision b2; applied before: a1"),
+        "{}",
+        run.stderr
+    );
+    live.assert_applied(&["a1"]);
+    live.retort(&["upgrade", "head"]).success();
+    live.assert_applied(&["a1", "b2"]);
+}
+
+per_backend!(first_ctrl_c_stops_at_a_revision_boundary);
