@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::live::{per_backend, Backend, Live};
+use crate::support::Project;
 
 /// A statement that takes about `secs` seconds on `backend` (SQLite has no
 /// sleep: a recursive CTE that counts, about 4.5 million rows a second).
@@ -93,3 +94,18 @@ fn first_ctrl_c_stops_at_a_revision_boundary(live: Live) {
 }
 
 per_backend!(first_ctrl_c_stops_at_a_revision_boundary);
+
+/// `current --check-heads` on the fully upgraded example project (it has
+/// effective heads: a head another lane depends on) succeeds, as `check`
+/// does; one revision down it fails.
+#[test]
+fn check_heads_on_the_upgraded_example() {
+    let live = Live::with_project(Backend::Sqlite, Project::example()).unwrap();
+    live.retort(&["upgrade", "head"]).success();
+    live.retort(&["check"]).success();
+    live.retort(&["current", "--check-heads"]).success();
+    live.retort(&["downgrade", "data@-1"]).success();
+    live.retort(&["check"]).code(1);
+    live.retort(&["current", "--check-heads"])
+        .fails_with("Database is not on all head revisions");
+}
