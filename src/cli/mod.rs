@@ -140,11 +140,17 @@ fn url_password(url: &str) -> Option<&str> {
     (!password.is_empty()).then_some(password)
 }
 
+/// The log filter without `RUST_LOG`: retort's warnings, but only sqlx's
+/// errors. sqlx warns about every statement slower than a second, quoting
+/// the whole script with its colours; a long migration is expected to be
+/// slow. `RUST_LOG=warn` (or `sqlx=warn`) shows them again.
+const DEFAULT_LOG_FILTER: &str = "warn,sqlx=error";
+
 /// Diagnostics through `tracing`, to stderr, filtered by `RUST_LOG`
-/// (default: warnings only).
+/// (default: [`DEFAULT_LOG_FILTER`]).
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     // try_init: a second call (tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -109,3 +109,30 @@ fn check_heads_on_the_upgraded_example() {
     live.retort(&["current", "--check-heads"])
         .fails_with("Database is not on all head revisions");
 }
+
+/// A statement slower than sqlx's one-second alert threshold prints no
+/// statement text on stderr (sqlx's slow-statement warning is hidden
+/// unless `RUST_LOG` asks for it).
+#[test]
+fn slow_statements_are_not_dumped() {
+    let Some(live) = Live::new(Backend::Postgres) else {
+        return;
+    };
+    live.project
+        .rev("a1")
+        .message("slow")
+        .up("CREATE TABLE slow_one (id INTEGER PRIMARY KEY)")
+        .up("SELECT pg_sleep(1.2)")
+        .down("DROP TABLE slow_one")
+        .write();
+    let run = live.retort(&["upgrade", "head"]);
+    run.success();
+    for text in ["pg_sleep", "CREATE TABLE", "slow statement", "\u{1b}["] {
+        assert!(!run.stderr.contains(text), "{text:?} in\n{}", run.stderr);
+    }
+    assert!(
+        run.stderr.contains("Running upgrade  -> a1, slow"),
+        "{}",
+        run.stderr
+    );
+}
