@@ -57,13 +57,13 @@ pub enum Error {
         path: PathBuf,
     },
     /// The config file exists but cannot be read.
-    #[error("while reading config file {}: {source}", .path.display())]
+    #[error("while reading config file {}: {cause}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not the `source()`: a printed
+        /// chain says it once).
+        cause: std::io::Error,
     },
     /// TOML syntax, an unknown key or a value of the wrong type.
     #[error("{}:{line}: {message}", .path.display())]
@@ -585,7 +585,7 @@ impl Config {
     pub fn load(overrides: &Overrides) -> Result<Config, Error> {
         let cwd = std::env::current_dir().map_err(|source| Error::Io {
             path: PathBuf::from("."),
-            source,
+            cause: source,
         })?;
         let env = |name: &str| std::env::var(name).ok();
         Self::load_with(overrides, &cwd, &env)
@@ -604,7 +604,12 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound { path })
             }
-            Err(source) => return Err(Error::Io { path, source }),
+            Err(source) => {
+                return Err(Error::Io {
+                    path,
+                    cause: source,
+                })
+            }
         };
         let root = path
             .parent()

@@ -293,7 +293,21 @@ mod live {
     /// The version table as it is; warns about rows that need attention.
     pub(super) fn state(project: &Project, printer: &Printer) -> anyhow::Result<DbState> {
         let migrator = migrator(project, false)?;
-        let state = runtime()?.block_on(migrator.state())?;
+        let state = match runtime()?.block_on(migrator.state()) {
+            // A missing SQLite file is an empty database that is not
+            // created by looking at it (a mistyped URL must not leave a
+            // file behind); say so, since an empty answer looks the same.
+            Err(crate::runner::Error::Store(crate::store::Error::NoDatabaseFile {
+                path, ..
+            })) => {
+                printer.warn(&format!(
+                    "the SQLite database file {} does not exist: nothing is applied (`retort upgrade` creates it)",
+                    path.display()
+                ));
+                DbState::default()
+            }
+            other => other?,
+        };
         for row in state.unknown(&project.graph) {
             printer.warn(&format!(
                 "revision {} is recorded but no revision file defines it",
@@ -450,7 +464,7 @@ mod live {
             DumpFormat::Csv
         };
         let text = runtime()?.block_on(async {
-            let mut db = crate::store::Db::connect(&url).await?;
+            let mut db = crate::store::Db::connect_existing(&url).await?;
             let text = dump(&mut db, table, format).await;
             db.close().await;
             Ok::<_, anyhow::Error>(text?)
@@ -474,7 +488,7 @@ mod live {
     ) -> anyhow::Result<()> {
         let url = migrator(project, false)?.url().clone();
         let rows = runtime()?.block_on(async {
-            let mut db = crate::store::Db::connect(&url).await?;
+            let mut db = crate::store::Db::connect_existing(&url).await?;
             let rows =
                 crate::data::fixture::load_file(&mut db, file, table, on_conflict, batch_size)
                     .await;

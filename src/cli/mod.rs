@@ -97,6 +97,8 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
             offline.hint()
         } else if let Some(online) = cause.downcast_ref::<crate::runner::Error>() {
             online.hint()
+        } else if let Some(store) = cause.downcast_ref::<crate::store::Error>() {
+            store.hint()
         } else {
             None
         }

@@ -101,11 +101,11 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
     /// The connection failed in the middle of a run.
-    #[error("the run stopped: {source}{}", applied_note(.report))]
+    #[error("the run stopped: {cause}{}", applied_note(.report))]
     Interrupted {
-        /// What went wrong.
-        #[source]
-        source: Box<store::Error>,
+        /// What went wrong (in the message, not the `source()`: a printed
+        /// chain says it once).
+        cause: Box<store::Error>,
         /// What was applied before.
         report: RunReport,
     },
@@ -167,6 +167,18 @@ pub enum Error {
         /// The recorded error.
         error: Option<String>,
     },
+    /// `stamp` (without `--purge`) while a row is `running` or `failed`.
+    #[error("revision {revision} is {state} ({direction} stopped before statement {statement}); stamp does not rewrite rows while a revision is unfinished", state = .state.as_str())]
+    StampUnfinished {
+        /// Revision id.
+        revision: String,
+        /// `running` or `failed`.
+        state: VersionState,
+        /// The interrupted direction.
+        direction: Direction,
+        /// 1-based number of the next statement.
+        statement: usize,
+    },
     /// `--atomic` on a dialect whose DDL commits implicitly.
     #[error("--atomic / transaction = \"all\" needs transactional DDL, and {dialect} commits every DDL statement implicitly")]
     AtomicUnsupported {
@@ -204,13 +216,12 @@ pub enum Error {
         count: usize,
     },
     /// A revision file could not be read.
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}: {cause}", .path.display())]
     ReadFile {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not the `source()`).
+        cause: std::io::Error,
     },
 }
 
@@ -257,6 +268,9 @@ impl Error {
             } => Some(format!(
                 "fix its file and run `retort {direction}` to resume it, or repair by hand and run `retort resolve {revision} --applied` (or `--reverted`)"
             )),
+            Error::StampUnfinished { revision, .. } => Some(format!(
+                "settle it first: after repairing by hand, `retort resolve {revision} --applied` (or `--reverted`); or `retort stamp REV --purge` to replace every row"
+            )),
             Error::AtomicUnsupported { .. } => {
                 Some("run without --atomic: each revision is journaled statement by statement".to_string())
             }
@@ -265,8 +279,8 @@ impl Error {
                 Some("run the same command again to continue".to_string())
             }
             Error::NotRecorded { .. } => Some("`retort current` shows what is recorded".to_string()),
-            Error::Store(_)
-            | Error::Interrupted { .. }
+            Error::Store(e) => e.hint(),
+            Error::Interrupted { .. }
             | Error::Data(_)
             | Error::Render(_)
             | Error::NothingToResolve { .. }

@@ -136,3 +136,112 @@ fn slow_statements_are_not_dumped() {
         run.stderr
     );
 }
+
+/// Read-only commands (and `downgrade`) on a SQLite URL whose file does not
+/// exist leave no file behind: `current` and `history -i` answer for an
+/// empty database with a warning naming the file, the others fail naming
+/// it; `upgrade` creates it.
+#[test]
+fn read_only_commands_do_not_create_a_sqlite_file() {
+    let live = Live::sqlite();
+    live.project.table_rev("a1", "first").write();
+    let url = "sqlite://typo.db";
+    let typo = live.project.root().join("typo.db");
+    for args in [&["current"][..], &["current", "-v"], &["history", "-i"]] {
+        let run = live.retort_url(url, args);
+        run.success();
+        assert!(
+            run.stderr
+                .contains("typo.db does not exist: nothing is applied"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("(current)"), "{}", run.stdout);
+        assert!(
+            !typo.exists(),
+            "`retort {}` created typo.db",
+            args.join(" ")
+        );
+    }
+    for args in [
+        &["check"][..],
+        &["current", "--check-heads"],
+        &["upgrade", "--dry-run"],
+        &["downgrade", "base"],
+        &["data", "dump", "first"],
+    ] {
+        let run = live.retort_url(url, args);
+        run.code(1);
+        assert!(
+            run.stderr.contains("typo.db does not exist"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !typo.exists(),
+            "`retort {}` created typo.db",
+            args.join(" ")
+        );
+    }
+    live.retort_url(url, &["check"])
+        .fails_with("`retort upgrade` creates the database");
+    live.retort_url(url, &["upgrade", "head"]).success();
+    assert!(typo.exists());
+    live.retort_url(url, &["current"]).success();
+}
+
+/// `stamp` over a `failed` row (a `transactional = false` revision whose
+/// second statement failed) is refused before anything changes, naming the
+/// revision and its state once and pointing to `resolve`; the database's
+/// own constraint error never shows.
+#[test]
+fn stamp_over_a_failed_row_is_refused() {
+    let live = Live::sqlite();
+    live.project.table_rev("a1", "first").write();
+    live.project
+        .rev("b2")
+        .parent("a1")
+        .message("breaks")
+        .non_transactional()
+        .up("CREATE TABLE second (id INTEGER PRIMARY KEY)")
+        .up("INSERT INTO no_such_table VALUES (1)")
+        .down("DROP TABLE second")
+        .write();
+    live.retort(&["upgrade", "head"]).code(1);
+    let before = live.version_rows();
+    assert!(before
+        .iter()
+        .any(|r| r.version == "b2" && r.state == "failed"));
+    for target in ["head", "b2", "a1"] {
+        let run = live.retort(&["stamp", target]);
+        run.fails_with("revision b2 is failed (upgrade stopped before statement 2)")
+            .fails_with("retort resolve b2 --applied");
+        assert_eq!(
+            run.stderr.matches("b2 is failed").count(),
+            1,
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("UNIQUE"), "{}", run.stderr);
+        assert_eq!(live.version_rows(), before);
+    }
+    // --purge replaces every row, the failed one included.
+    live.retort(&["stamp", "head", "--purge"]).success();
+    live.assert_applied(&["a1", "b2"]);
+}
+
+/// A database error from a failed connection is printed once, not once per
+/// error in the chain.
+#[test]
+fn connection_errors_are_printed_once() {
+    let live = Live::sqlite();
+    let run = live.retort_url("postgres://u@127.0.0.1:1/x", &["current"]);
+    run.fails_with("could not connect to postgres://u@127.0.0.1:1/x");
+    let first_line = run.stderr.lines().next().unwrap_or_default();
+    assert_eq!(
+        first_line.matches("Connection refused").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
