@@ -542,6 +542,12 @@ fn expand_env(input: &str, env: EnvLookup<'_>) -> Result<String, String> {
                 None => (inner, None),
             };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if in_url_password(input, input.len() - after.len()) {
+                    return Err(
+                        "a `${` in the URL's password is not a variable reference (the password is not shown): write `$${` for a literal `${`, or `${VAR}` to take the password from the environment"
+                            .to_string(),
+                    );
+                }
                 return Err(format!(
                     "`${{{inner}}}` is not a variable reference: names use letters, digits and _"
                 ));
@@ -564,6 +570,21 @@ fn expand_env(input: &str, env: EnvLookup<'_>) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Whether byte `offset` of `input` lies in the password of a
+/// `scheme://user:password@host` URL (after the first `:` of the user
+/// info, before the last `@`).
+fn in_url_password(input: &str, offset: usize) -> bool {
+    let Some(scheme_end) = input.find("://").map(|i| i + 3) else {
+        return false;
+    };
+    let Some(at) = input[scheme_end..].rfind('@').map(|i| scheme_end + i) else {
+        return false;
+    };
+    input[scheme_end..at]
+        .find(':')
+        .is_some_and(|colon| (scheme_end + colon + 1..at).contains(&offset))
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`.
@@ -1044,6 +1065,27 @@ flag = true
         assert!(ex("${}").unwrap_err().contains("not a variable"));
         assert!(ex("${A B}").unwrap_err().contains("not a variable"));
         assert!(ex("${NOPE}").unwrap_err().contains("`NOPE`"));
+    }
+
+    #[test]
+    fn bad_reference_in_a_password_is_not_echoed() {
+        let e = load_err(
+            "[database]\nurl = \"postgres://app:S3cr${et!}Pw@db/x\"\n",
+            &[],
+        );
+        assert!(!e.contains("et!") && !e.contains("S3cr"), "{e}");
+        assert!(e.contains("`database.url`"), "{e}");
+        assert!(e.contains("URL's password"), "{e}");
+        assert!(e.contains("`$${`"), "{e}");
+        // Outside the password the fragment is still shown.
+        let e = load_err("[database]\nurl = \"postgres://app@db/${x y}\"\n", &[]);
+        assert!(e.contains("`${x y}` is not a variable reference"), "{e}");
+        // A valid reference in the password is expanded as before.
+        let env = |name: &str| (name == "PW").then(|| "pw".to_string());
+        assert_eq!(
+            expand_env("postgres://u:${PW}@h/db", &env).unwrap(),
+            "postgres://u:pw@h/db"
+        );
     }
 
     #[test]
