@@ -69,9 +69,9 @@ impl Params {
     }
 }
 
-/// `CONCAT_WS(sep, a, b, …)` (NULL parts are skipped).
-pub fn concat_ws(dialect: Dialect, sep: &str, parts: &[String]) -> String {
-    let _ = dialect;
+/// `CONCAT_WS(sep, a, b, …)` (NULL parts are skipped). The same on every
+/// dialect; the dialect parameter keeps the signature of its siblings.
+pub fn concat_ws(_dialect: Dialect, sep: &str, parts: &[String]) -> String {
     format!("CONCAT_WS({sep}, {})", parts.join(", "))
 }
 

@@ -225,6 +225,15 @@ pub enum Error {
     },
 }
 
+/// A command that runs `revision` again in `direction`: `upgrade` has a
+/// default target (head); `downgrade` needs one, the revision's parent.
+fn resume_command(direction: Direction, revision: &str) -> String {
+    match direction {
+        Direction::Upgrade => "retort upgrade".to_string(),
+        Direction::Downgrade => format!("retort downgrade {revision}-1"),
+    }
+}
+
 fn applied_note(report: &RunReport) -> String {
     if report.steps.is_empty() {
         "; nothing was applied by this run".to_string()
@@ -244,16 +253,16 @@ impl Error {
             ),
             Error::Graph(e) => e.hint(),
             Error::Failed(f) if f.journaled => Some(format!(
-                "fix {} and run `retort {}` again to resume at statement {}, or repair by hand and run `retort resolve {} --applied` (or `--reverted`)",
+                "fix {} and run `{}` to resume at statement {}, or repair by hand and run `retort resolve {} --applied` (or `--reverted`)",
                 f.file.display(),
-                f.direction,
+                resume_command(f.direction, &f.revision),
                 f.statement.unwrap_or(1),
                 f.revision
             )),
             Error::Failed(f) => Some(format!(
-                "fix {} and run `retort {}` again",
+                "fix {} and run `{}`",
                 f.file.display(),
-                f.direction
+                resume_command(f.direction, &f.revision)
             )),
             Error::Changed { revision, .. } => Some(format!(
                 "if the change is intended, accept it with `retort amend {revision}`; otherwise restore the file (e.g. `git checkout -- <file>`)"
@@ -266,7 +275,8 @@ impl Error {
                 direction,
                 ..
             } => Some(format!(
-                "fix its file and run `retort {direction}` to resume it, or repair by hand and run `retort resolve {revision} --applied` (or `--reverted`)"
+                "fix its file and run `{}` to resume it, or repair by hand and run `retort resolve {revision} --applied` (or `--reverted`)",
+                resume_command(*direction, revision)
             )),
             Error::StampUnfinished { revision, .. } => Some(format!(
                 "settle it first: after repairing by hand, `retort resolve {revision} --applied` (or `--reverted`); or `retort stamp REV --purge` to replace every row"

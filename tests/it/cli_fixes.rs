@@ -245,3 +245,31 @@ fn connection_errors_are_printed_once() {
         run.stderr
     );
 }
+
+/// The hint after a journaled downgrade fails is a command that runs:
+/// `downgrade` needs a target, so it names the revision's parent
+/// (`REV-1`); following the hint after fixing the file finishes the
+/// downgrade.
+#[test]
+fn failed_downgrade_hint_is_a_valid_command() {
+    let live = Live::sqlite();
+    live.project.table_rev("a1", "first").write();
+    let rev = |down: &str| {
+        live.project
+            .rev("b2")
+            .parent("a1")
+            .message("second")
+            .non_transactional()
+            .up("CREATE TABLE second (id INTEGER PRIMARY KEY)")
+            .down(down)
+            .down("DROP TABLE second")
+            .write()
+    };
+    rev("DELETE FROM no_such_table");
+    live.retort(&["upgrade", "head"]).success();
+    let run = live.retort(&["downgrade", "a1"]);
+    run.fails_with("run `retort downgrade b2-1` to resume");
+    rev("DELETE FROM second");
+    live.retort(&["downgrade", "b2-1"]).success();
+    live.assert_applied(&["a1"]);
+}
