@@ -57,13 +57,13 @@ pub enum Error {
         path: PathBuf,
     },
     /// The config file exists but cannot be read.
-    #[error("while reading config file {}: {source}", .path.display())]
+    #[error("while reading config file {}: {cause}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not the `source()`: a printed
+        /// chain says it once).
+        cause: std::io::Error,
     },
     /// TOML syntax, an unknown key or a value of the wrong type.
     #[error("{}:{line}: {message}", .path.display())]
@@ -542,6 +542,12 @@ fn expand_env(input: &str, env: EnvLookup<'_>) -> Result<String, String> {
                 None => (inner, None),
             };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if in_url_password(input, input.len() - after.len()) {
+                    return Err(
+                        "a `${` in the URL's password is not a variable reference (the password is not shown): write `$${` for a literal `${`, or `${VAR}` to take the password from the environment"
+                            .to_string(),
+                    );
+                }
                 return Err(format!(
                     "`${{{inner}}}` is not a variable reference: names use letters, digits and _"
                 ));
@@ -566,6 +572,21 @@ fn expand_env(input: &str, env: EnvLookup<'_>) -> Result<String, String> {
     Ok(out)
 }
 
+/// Whether byte `offset` of `input` lies in the password of a
+/// `scheme://user:password@host` URL (after the first `:` of the user
+/// info, before the last `@`).
+fn in_url_password(input: &str, offset: usize) -> bool {
+    let Some(scheme_end) = input.find("://").map(|i| i + 3) else {
+        return false;
+    };
+    let Some(at) = input[scheme_end..].rfind('@').map(|i| scheme_end + i) else {
+        return false;
+    };
+    input[scheme_end..at]
+        .find(':')
+        .is_some_and(|colon| (scheme_end + colon + 1..at).contains(&offset))
+}
+
 /// `[A-Za-z_][A-Za-z0-9_]*`.
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
@@ -585,7 +606,7 @@ impl Config {
     pub fn load(overrides: &Overrides) -> Result<Config, Error> {
         let cwd = std::env::current_dir().map_err(|source| Error::Io {
             path: PathBuf::from("."),
-            source,
+            cause: source,
         })?;
         let env = |name: &str| std::env::var(name).ok();
         Self::load_with(overrides, &cwd, &env)
@@ -604,7 +625,12 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound { path })
             }
-            Err(source) => return Err(Error::Io { path, source }),
+            Err(source) => {
+                return Err(Error::Io {
+                    path,
+                    cause: source,
+                })
+            }
         };
         let root = path
             .parent()
@@ -1039,6 +1065,27 @@ flag = true
         assert!(ex("${}").unwrap_err().contains("not a variable"));
         assert!(ex("${A B}").unwrap_err().contains("not a variable"));
         assert!(ex("${NOPE}").unwrap_err().contains("`NOPE`"));
+    }
+
+    #[test]
+    fn bad_reference_in_a_password_is_not_echoed() {
+        let e = load_err(
+            "[database]\nurl = \"postgres://app:S3cr${et!}Pw@db/x\"\n",
+            &[],
+        );
+        assert!(!e.contains("et!") && !e.contains("S3cr"), "{e}");
+        assert!(e.contains("`database.url`"), "{e}");
+        assert!(e.contains("URL's password"), "{e}");
+        assert!(e.contains("`$${`"), "{e}");
+        // Outside the password the fragment is still shown.
+        let e = load_err("[database]\nurl = \"postgres://app@db/${x y}\"\n", &[]);
+        assert!(e.contains("`${x y}` is not a variable reference"), "{e}");
+        // A valid reference in the password is expanded as before.
+        let env = |name: &str| (name == "PW").then(|| "pw".to_string());
+        assert_eq!(
+            expand_env("postgres://u:${PW}@h/db", &env).unwrap(),
+            "postgres://u:pw@h/db"
+        );
     }
 
     #[test]

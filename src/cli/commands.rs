@@ -293,7 +293,21 @@ mod live {
     /// The version table as it is; warns about rows that need attention.
     pub(super) fn state(project: &Project, printer: &Printer) -> anyhow::Result<DbState> {
         let migrator = migrator(project, false)?;
-        let state = runtime()?.block_on(migrator.state())?;
+        let state = match runtime()?.block_on(migrator.state()) {
+            // A missing SQLite file is an empty database that is not
+            // created by looking at it (a mistyped URL must not leave a
+            // file behind); say so, since an empty answer looks the same.
+            Err(crate::runner::Error::Store(crate::store::Error::NoDatabaseFile {
+                path, ..
+            })) => {
+                printer.warn(&format!(
+                    "the SQLite database file {} does not exist: nothing is applied (`retort upgrade` creates it)",
+                    path.display()
+                ));
+                DbState::default()
+            }
+            other => other?,
+        };
         for row in state.unknown(&project.graph) {
             printer.warn(&format!(
                 "revision {} is recorded but no revision file defines it",
@@ -314,8 +328,8 @@ mod live {
         Ok(state)
     }
 
-    /// DATA LANE: `--batch-size` and a Ctrl-C flag the data runner checks
-    /// at every batch boundary.
+    /// `--batch-size` and the Ctrl-C flag the runner checks between
+    /// revisions (and the data runner at every batch boundary).
     fn data_options(batch_size: Option<u64>) -> crate::data::DataOptions {
         crate::data::DataOptions {
             batch_size,
@@ -323,15 +337,49 @@ mod live {
         }
     }
 
-    /// Sets the flag on Ctrl-C (a second Ctrl-C kills the process as usual
-    /// once the handler is gone).
-    fn watch_ctrl_c(options: &crate::data::DataOptions) {
+    /// Ctrl-C handling of `upgrade` / `downgrade`: the first Ctrl-C sets
+    /// the flag the runner checks between revisions (and a data revision
+    /// between batches), so the run stops at the next boundary and exits
+    /// 130; a second Ctrl-C exits 130 at once. The open transaction is
+    /// rolled back by the server when the connection drops (SQLite: from
+    /// its journal when the file is next opened); a journaled revision is
+    /// left `running` and resumes on the next run.
+    ///
+    /// The signals are awaited on a thread of their own: a SQLite revision
+    /// runs on the command's (single) runtime thread and would keep a task
+    /// there from ever seeing them.
+    fn watch_ctrl_c(options: &crate::data::DataOptions, printer: Printer) {
         let flag = options.cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+        let watcher = move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
+                printer.warn(
+                    "interrupted: stopping at the next revision or batch boundary (Ctrl-C again to abort now)",
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    Printer::error(
+                        "interrupted again: aborting; the database rolls back the open transaction",
+                        Some("run the same command again to continue"),
+                    );
+                    std::process::exit(130);
+                }
+            });
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("ctrl-c".to_string())
+            .spawn(watcher)
+        {
+            tracing::warn!("cannot watch for Ctrl-C: {e}");
+        }
     }
 
     pub(super) fn upgrade(
@@ -344,10 +392,8 @@ mod live {
         let options = data_options(batch_size);
         let migrator = migrator(project, atomic)?.data_options(options.clone());
         let mut progress = printer.progress();
-        runtime()?.block_on(async {
-            watch_ctrl_c(&options);
-            migrator.upgrade(target, &mut progress).await
-        })?;
+        watch_ctrl_c(&options, *printer);
+        runtime()?.block_on(async { migrator.upgrade(target, &mut progress).await })?;
         Ok(())
     }
 
@@ -361,10 +407,8 @@ mod live {
         let options = data_options(batch_size);
         let migrator = migrator(project, atomic)?.data_options(options.clone());
         let mut progress = printer.progress();
-        runtime()?.block_on(async {
-            watch_ctrl_c(&options);
-            migrator.downgrade(target, &mut progress).await
-        })?;
+        watch_ctrl_c(&options, *printer);
+        runtime()?.block_on(async { migrator.downgrade(target, &mut progress).await })?;
         Ok(())
     }
 
@@ -420,7 +464,7 @@ mod live {
             DumpFormat::Csv
         };
         let text = runtime()?.block_on(async {
-            let mut db = crate::store::Db::connect(&url).await?;
+            let mut db = crate::store::Db::connect_existing(&url).await?;
             let text = dump(&mut db, table, format).await;
             db.close().await;
             Ok::<_, anyhow::Error>(text?)
@@ -444,7 +488,7 @@ mod live {
     ) -> anyhow::Result<()> {
         let url = migrator(project, false)?.url().clone();
         let rows = runtime()?.block_on(async {
-            let mut db = crate::store::Db::connect(&url).await?;
+            let mut db = crate::store::Db::connect_existing(&url).await?;
             let rows =
                 crate::data::fixture::load_file(&mut db, file, table, on_conflict, batch_size)
                     .await;
@@ -503,13 +547,14 @@ mod live {
             printer.result(&text)?;
         }
         if check_heads {
-            let mut db: Vec<&str> = heads.iter().map(|r| r.id.as_str()).collect();
-            let mut all: Vec<String> = graph.heads().iter().map(|r| r.id.clone()).collect();
-            db.sort_unstable();
-            all.sort_unstable();
-            if db != all {
+            // What `check` compares: nothing left for `upgrade heads` and
+            // nothing unfinished. Comparing with `graph.heads()` would
+            // fail on every project with effective heads (a head another
+            // revision depends on is applied but never "current").
+            let pending = graph.plan_upgrade(&applied, "heads")?;
+            if !pending.is_empty() || !state.unfinished().is_empty() {
                 return Err(Error::NotOnHeads {
-                    current: db.iter().map(|s| s.to_string()).collect(),
+                    current: heads.iter().map(|r| r.id.clone()).collect(),
                 }
                 .into());
             }

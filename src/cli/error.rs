@@ -1,5 +1,5 @@
 //! Errors the command line itself raises (argument combinations the parser
-//! cannot express, commands that need parts not built yet). Library errors
+//! cannot express, `current --check-heads` and `check` verdicts). Library errors
 //! keep their own types; `cli::run` wraps everything in `anyhow` and finds
 //! the hint of whichever error in the chain has one.
 
@@ -7,14 +7,6 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A command form that is not implemented yet (`--dry-run`).
-    #[error("`retort {command}` is not implemented yet")]
-    NotImplemented {
-        /// The command as the user typed it (`upgrade`, `history -i`, …).
-        command: String,
-        /// Whether an offline `--sql` form of the same command exists.
-        offline_alternative: bool,
-    },
     /// A `FROM:TO` target without `--sql` (Alembic's wording).
     #[error("Range revision not allowed")]
     RangeNotAllowed {
@@ -64,13 +56,6 @@ impl Error {
     /// A line telling the user what to run next, if there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::NotImplemented {
-                command,
-                offline_alternative,
-            } => offline_alternative.then(|| {
-                let name = command.split_whitespace().next().unwrap_or(command);
-                format!("`retort {name} --sql …` prints the SQL script without connecting")
-            }),
             Error::RangeNotAllowed { command } => Some(format!(
                 "a FROM:TO range works only offline: `retort {command} --sql FROM:TO`"
             )),

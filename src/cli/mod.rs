@@ -29,13 +29,24 @@ pub fn run() -> i32 {
         Ok(cli) => cli,
         Err(err) => return Printer::clap(&err),
     };
-    let secrets = Secrets::from_args(&cli);
-    match Settings::resolve(cli)
-        .map_err(anyhow::Error::from)
-        .and_then(|settings| commands::execute(&settings, &Printer::new(settings.quiet)))
-    {
+    let mut secrets = Secrets::from_args(&cli);
+    let settings = match Settings::resolve(cli) {
+        Ok(settings) => settings,
+        Err(err) => return report(&err.into(), &secrets),
+    };
+    match commands::execute(&settings, &Printer::new(settings.quiet)) {
         Ok(()) => 0,
-        Err(err) => report(&err, &secrets),
+        Err(err) => {
+            // The URL may come from alembic.toml, `${VAR}` expanded: its
+            // password is a secret too (read again only on failure).
+            if let Some(url) = crate::config::Config::load(&settings.overrides)
+                .ok()
+                .and_then(|c| c.url)
+            {
+                secrets.add_url(url.dangerous_connect_str());
+            }
+            report(&err, &secrets)
+        }
     }
 }
 
@@ -51,7 +62,7 @@ fn report(err: &anyhow::Error, secrets: &Secrets) -> i32 {
     let message = secrets.scrub(&format!("{err:#}"));
     let hint = hint_of(err).map(|h| secrets.scrub(&h));
     Printer::error(&message, hint.as_deref());
-    // DATA LANE: Ctrl-C at a batch boundary exits 130 (128 + SIGINT).
+    // Ctrl-C at a revision or batch boundary exits 130 (128 + SIGINT).
     // `runner::Error::Data` is `#[error(transparent)]`, so the chain skips
     // the data error inside it: look for both.
     let cancelled = err.chain().any(|cause| {
@@ -60,9 +71,10 @@ fn report(err: &anyhow::Error, secrets: &Secrets) -> i32 {
             Some(crate::data::Error::Cancelled { .. })
         ) || matches!(
             cause.downcast_ref::<crate::runner::Error>(),
-            Some(crate::runner::Error::Data(
-                crate::data::Error::Cancelled { .. }
-            ))
+            Some(
+                crate::runner::Error::Data(crate::data::Error::Cancelled { .. })
+                    | crate::runner::Error::Cancelled { .. }
+            )
         )
     });
     if cancelled {
@@ -96,38 +108,97 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
             offline.hint()
         } else if let Some(online) = cause.downcast_ref::<crate::runner::Error>() {
             online.hint()
+        } else if let Some(store) = cause.downcast_ref::<crate::store::Error>() {
+            store.hint()
         } else {
             None
         }
     })
 }
 
-/// Passwords the user gave in URLs (`--url`, `DATABASE_URL`), removed from
-/// anything printed. The config module redacts its own messages; this is
-/// the belt to its braces, because an error from a driver may quote the URL
-/// it was given.
+/// Keeps passwords out of anything printed. The config module redacts its
+/// own messages; this is the belt to its braces, because an error from a
+/// driver may quote the URL it was given.
+///
+/// Every `scheme://user:password@host` in the text has its password
+/// replaced by `***` (and `?password=` values), whatever the password is.
+/// The passwords of the URLs the user gave (`--url`, `DATABASE_URL`, the
+/// config's URL after `${VAR}` expansion) are also removed where they
+/// appear outside a URL, but only when they are long enough
+/// ([`Secrets::MIN_BARE`]) not to garble ordinary words: a plain replace of
+/// the password `e` turned "could not connect" into "could not conn***ct".
 #[derive(Debug, Default)]
 struct Secrets {
     passwords: Vec<String>,
 }
 
 impl Secrets {
+    /// The shortest password that is also removed where it stands alone.
+    const MIN_BARE: usize = 8;
+
     fn from_args(cli: &Cli) -> Secrets {
         let env_url = std::env::var("DATABASE_URL").ok();
-        let passwords = [cli.global.url.as_deref(), env_url.as_deref()]
+        let mut secrets = Secrets::default();
+        for url in [cli.global.url.as_deref(), env_url.as_deref()]
             .into_iter()
             .flatten()
-            .filter_map(url_password)
-            .map(str::to_string)
-            .collect();
-        Secrets { passwords }
+        {
+            secrets.add_url(url);
+        }
+        secrets
+    }
+
+    /// Remembers the password of `url` for removal outside URLs, unless it
+    /// is short or equal to the user name or the scheme (replacing those
+    /// everywhere would hide words of the message, not a secret).
+    fn add_url(&mut self, url: &str) {
+        let Some(pw) = url_password(url) else {
+            return;
+        };
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        let user = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once(':'))
+            .map_or("", |(u, _)| u);
+        if pw.chars().count() >= Secrets::MIN_BARE
+            && pw != user
+            && !scheme.contains(pw)
+            && !self.passwords.iter().any(|p| p == pw)
+        {
+            self.passwords.push(pw.to_string());
+        }
     }
 
     fn scrub(&self, text: &str) -> String {
         self.passwords
             .iter()
-            .fold(text.to_string(), |acc, pw| acc.replace(pw.as_str(), "***"))
+            .fold(scrub_urls(text), |acc, pw| acc.replace(pw.as_str(), "***"))
     }
+}
+
+/// Redacts the password of every URL in `text` (a run of non-blank,
+/// non-quote characters around `://`), leaving the rest as it is.
+fn scrub_urls(text: &str) -> String {
+    let is_end = |c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '<' | '>');
+    let is_scheme = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(sep) = rest.find("://") {
+        let start = rest[..sep]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_scheme(c))
+            .last()
+            .map_or(sep, |(i, _)| i);
+        let end = rest[sep + 3..]
+            .find(is_end)
+            .map_or(rest.len(), |i| sep + 3 + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&crate::config::redact_str(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The password of `scheme://user:password@host…`, if any.
@@ -139,11 +210,17 @@ fn url_password(url: &str) -> Option<&str> {
     (!password.is_empty()).then_some(password)
 }
 
+/// The log filter without `RUST_LOG`: retort's warnings, but only sqlx's
+/// errors. sqlx warns about every statement slower than a second, quoting
+/// the whole script with its colours; a long migration is expected to be
+/// slow. `RUST_LOG=warn` (or `sqlx=warn`) shows them again.
+const DEFAULT_LOG_FILTER: &str = "warn,sqlx=error";
+
 /// Diagnostics through `tracing`, to stderr, filtered by `RUST_LOG`
-/// (default: warnings only).
+/// (default: [`DEFAULT_LOG_FILTER`]).
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     // try_init: a second call (tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -172,6 +249,59 @@ mod tests {
         assert_eq!(
             secrets.scrub("cannot connect to postgres://u:s3cret@db/app"),
             "cannot connect to postgres://u:***@db/app"
+        );
+    }
+
+    fn secrets_of(urls: &[&str]) -> Secrets {
+        let mut secrets = Secrets::default();
+        for url in urls {
+            secrets.add_url(url);
+        }
+        secrets
+    }
+
+    #[test]
+    fn short_passwords_do_not_garble_messages() {
+        let secrets = secrets_of(&["postgres://u:e@db/app"]);
+        assert_eq!(
+            secrets.scrub("could not connect to postgres://u:e@db/app: connection refused"),
+            "could not connect to postgres://u:***@db/app: connection refused"
+        );
+    }
+
+    #[test]
+    fn password_equal_to_user_or_scheme_only_hides_the_password() {
+        let secrets = secrets_of(&["postgres://postgres:postgres@db/app"]);
+        assert_eq!(
+            secrets.scrub("could not connect to postgres://postgres:postgres@db/app (postgres)"),
+            "could not connect to postgres://postgres:***@db/app (postgres)"
+        );
+    }
+
+    #[test]
+    fn every_url_in_a_message_is_scrubbed() {
+        // No known password at all: URLs from alembic.toml or a driver's
+        // message are still redacted.
+        let secrets = Secrets::default();
+        assert_eq!(
+            secrets.scrub(
+                "a `mysql+pymysql://root:pw@h:3306/x` and postgres://u:p@h/db?sslmode=disable, \"sqlite://app.db\""
+            ),
+            "a `mysql+pymysql://root:***@h:3306/x` and postgres://u:***@h/db?sslmode=disable, \"sqlite://app.db\""
+        );
+        assert_eq!(secrets.scrub("no url here: a://b"), "no url here: a://b");
+        assert_eq!(
+            secrets.scrub("x postgres://u:p@h/db?password=zz y"),
+            "x postgres://u:***@h/db?password=*** y"
+        );
+    }
+
+    #[test]
+    fn long_passwords_are_removed_outside_urls_too() {
+        let secrets = secrets_of(&["postgres://u:Tr0ub4dor&3@db/app"]);
+        assert_eq!(
+            secrets.scrub("the server said: bad password Tr0ub4dor&3"),
+            "the server said: bad password ***"
         );
     }
 

@@ -185,7 +185,7 @@ impl Settings {
     /// # Errors
     /// Option combinations clap cannot check (a range without `--sql`, a
     /// malformed history range, `--purge --sql`, `--format json` on a
-    /// command without a listing), and `--dry-run` (not implemented yet).
+    /// command without a listing).
     pub fn resolve(cli: Cli) -> Result<Settings, Error> {
         let Cli {
             global,
@@ -228,14 +228,6 @@ fn no_listing(top: Option<OutputFormat>, command: &'static str) -> Result<(), Er
             command,
         }),
         Some(OutputFormat::Text) | None => Ok(()),
-    }
-}
-
-#[allow(dead_code)] // kept for the next command form that is not built yet
-fn not_implemented(command: &str, offline_alternative: bool) -> Error {
-    Error::NotImplemented {
-        command: command.to_string(),
-        offline_alternative,
     }
 }
 

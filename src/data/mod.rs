@@ -124,7 +124,7 @@ pub enum Error {
         message: String,
     },
     /// A `[[verify]]` check returned another value.
-    #[error("revision {} ({}): verify check `{name}` (line {}) returned {value}, expected {expect}; the data steps are committed and the revision is marked failed: fix the data or the check and run `retort upgrade` again (only the checks run again), or `retort downgrade`", .site.revision, .site.file.display(), .site.line)]
+    #[error("revision {} ({}): verify check `{name}` (line {}) returned {value}, expected {expect}; the data steps are committed and the revision is marked failed: fix the data or the check and run `retort upgrade` again (only the checks run again), or `retort downgrade {}-1`", .site.revision, .site.file.display(), .site.line, .site.revision)]
     VerifyFailed {
         /// Revision, file and line of the check.
         site: Box<Site>,

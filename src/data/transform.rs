@@ -5,7 +5,10 @@
 //! written back in ONE statement per batch: the batch travels as one JSON
 //! bind parameter and is joined back by key (`json_populate_recordset` on
 //! PostgreSQL, `json_each` with `UPDATE … FROM` on SQLite, `JSON_TABLE` on
-//! MySQL/MariaDB). Never row-by-row statements.
+//! MySQL/MariaDB), never one statement per row over the network. SQLite is
+//! the exception: it is in the process, so one prepared `UPDATE … WHERE key
+//! = ?` re-run per row is cheaper than building and parsing a JSON payload
+//! (see `sqlite_batch`).
 //!
 //! A value that is exactly `{{ expression }}` is evaluated as an
 //! expression, so `none` writes NULL and numbers stay numbers; anything

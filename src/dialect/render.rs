@@ -364,7 +364,8 @@ impl<'a> Site<'a> {
     }
 
     fn parse(&self, op: &str, fields: &toml::Table) -> Result<Operation, Error> {
-        if DATA_OPS.contains(&op) {
+        // Data-lane operations (design §5.2) run in data revisions only.
+        if crate::data::model::is_data_op(op) {
             return Err(Error::UnsupportedOperation {
                 op: op.to_string(),
                 revision: self.rev.id.clone(),
@@ -408,9 +409,6 @@ impl<'a> Site<'a> {
         }
     }
 }
-
-/// Data-lane operations (design §5.2), not implemented yet.
-const DATA_OPS: &[&str] = &["update", "copy_rows", "transform", "load"];
 
 /// The statements of one step, knowing no table definitions. `number` is
 /// the step's 1-based position in its list (for error messages).

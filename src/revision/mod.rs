@@ -112,8 +112,9 @@ pub enum StepKind {
     /// Plain SQL, possibly with per-dialect variants.
     Sql(SqlStep),
     /// A portable schema or data operation (`create_table`, `update`, …),
-    /// kept as its raw TOML table until the operation model exists.
-    /// Rendering refuses it with a clear "not supported yet" error.
+    /// kept as its raw TOML table: the schema renderer parses schema
+    /// operations into `dialect::ops`, the data lane parses data operations
+    /// into `data::model` (each refuses the other lane's operations).
     Operation {
         /// The `op` value, e.g. `create_table`.
         op: String,

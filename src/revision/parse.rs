@@ -161,16 +161,6 @@ pub enum ParseError {
         /// The line of the first occurrence.
         first_line: usize,
     },
-    /// A feature of the format that is not implemented yet.
-    #[error("{at}: {what} is not supported yet; {hint}")]
-    Unsupported {
-        /// Where.
-        at: Location,
-        /// What, e.g. `[[verify]]`.
-        what: String,
-        /// What to do instead.
-        hint: &'static str,
-    },
     /// A structural problem of the SQL format (sections).
     #[error("{at}: {message}")]
     Section {
@@ -194,7 +184,6 @@ impl ParseError {
             | ParseError::MissingKey { at, .. }
             | ParseError::InvalidValue { at, .. }
             | ParseError::Duplicate { at, .. }
-            | ParseError::Unsupported { at, .. }
             | ParseError::Section { at, .. } => &at.path,
         }
     }
@@ -211,7 +200,6 @@ impl ParseError {
             | ParseError::MissingKey { at, .. }
             | ParseError::InvalidValue { at, .. }
             | ParseError::Duplicate { at, .. }
-            | ParseError::Unsupported { at, .. }
             | ParseError::Section { at, .. } => at.line,
         }
     }

@@ -101,11 +101,20 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
     /// The connection failed in the middle of a run.
-    #[error("the run stopped: {source}{}", applied_note(.report))]
+    #[error("the run stopped: {cause}{}", applied_note(.report))]
     Interrupted {
-        /// What went wrong.
-        #[source]
-        source: Box<store::Error>,
+        /// What went wrong (in the message, not the `source()`: a printed
+        /// chain says it once).
+        cause: Box<store::Error>,
+        /// What was applied before.
+        report: RunReport,
+    },
+    /// Ctrl-C: the run stopped at a revision boundary; what was applied
+    /// before stays applied.
+    #[error("interrupted: the run stopped before revision {next}{}", applied_note(.report))]
+    Cancelled {
+        /// The revision that would have run next.
+        next: String,
         /// What was applied before.
         report: RunReport,
     },
@@ -157,6 +166,18 @@ pub enum Error {
         statement: usize,
         /// The recorded error.
         error: Option<String>,
+    },
+    /// `stamp` (without `--purge`) while a row is `running` or `failed`.
+    #[error("revision {revision} is {state} ({direction} stopped before statement {statement}); stamp does not rewrite rows while a revision is unfinished", state = .state.as_str())]
+    StampUnfinished {
+        /// Revision id.
+        revision: String,
+        /// `running` or `failed`.
+        state: VersionState,
+        /// The interrupted direction.
+        direction: Direction,
+        /// 1-based number of the next statement.
+        statement: usize,
     },
     /// `--atomic` on a dialect whose DDL commits implicitly.
     #[error("--atomic / transaction = \"all\" needs transactional DDL, and {dialect} commits every DDL statement implicitly")]
@@ -212,14 +233,22 @@ pub enum Error {
         count: usize,
     },
     /// A revision file could not be read.
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}: {cause}", .path.display())]
     ReadFile {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, not the `source()`).
+        cause: std::io::Error,
     },
+}
+
+/// A command that runs `revision` again in `direction`: `upgrade` has a
+/// default target (head); `downgrade` needs one, the revision's parent.
+fn resume_command(direction: Direction, revision: &str) -> String {
+    match direction {
+        Direction::Upgrade => "retort upgrade".to_string(),
+        Direction::Downgrade => format!("retort downgrade {revision}-1"),
+    }
 }
 
 fn applied_note(report: &RunReport) -> String {
@@ -241,16 +270,16 @@ impl Error {
             ),
             Error::Graph(e) => e.hint(),
             Error::Failed(f) if f.journaled => Some(format!(
-                "fix {} and run `retort {}` again to resume at statement {}, or repair by hand and run `retort resolve {} --applied` (or `--reverted`)",
+                "fix {} and run `{}` to resume at statement {}, or repair by hand and run `retort resolve {} --applied` (or `--reverted`)",
                 f.file.display(),
-                f.direction,
+                resume_command(f.direction, &f.revision),
                 f.statement.unwrap_or(1),
                 f.revision
             )),
             Error::Failed(f) => Some(format!(
-                "fix {} and run `retort {}` again",
+                "fix {} and run `{}`",
                 f.file.display(),
-                f.direction
+                resume_command(f.direction, &f.revision)
             )),
             Error::Changed { revision, .. } => Some(format!(
                 "if the change is intended, accept it with `retort amend {revision}`; otherwise restore the file (e.g. `git checkout -- <file>`)"
@@ -263,7 +292,11 @@ impl Error {
                 direction,
                 ..
             } => Some(format!(
-                "fix its file and run `retort {direction}` to resume it, or repair by hand and run `retort resolve {revision} --applied` (or `--reverted`)"
+                "fix its file and run `{}` to resume it, or repair by hand and run `retort resolve {revision} --applied` (or `--reverted`)",
+                resume_command(*direction, revision)
+            )),
+            Error::StampUnfinished { revision, .. } => Some(format!(
+                "settle it first: after repairing by hand, `retort resolve {revision} --applied` (or `--reverted`); or `retort stamp REV --purge` to replace every row"
             )),
             Error::AtomicUnsupported { .. } => {
                 Some("run without --atomic: each revision is journaled statement by statement".to_string())
@@ -279,9 +312,12 @@ impl Error {
             Error::DataInAtomic { direction, .. } => Some(format!(
                 "run `retort {direction}` without --atomic (and without `transaction = \"all\"` in alembic.toml): each revision then commits on its own, a data revision batch by batch"
             )),
+            Error::Cancelled { .. } => {
+                Some("run the same command again to continue".to_string())
+            }
             Error::NotRecorded { .. } => Some("`retort current` shows what is recorded".to_string()),
-            Error::Store(_)
-            | Error::Interrupted { .. }
+            Error::Store(e) => e.hint(),
+            Error::Interrupted { .. }
             | Error::Data(_)
             | Error::Render(_)
             | Error::NothingToResolve { .. }

@@ -56,7 +56,7 @@ impl Db {
                 .map(Some)
                 .map_err(|source| Error::Query {
                     what: "reading the schema (sqlite_master, PRAGMA table_info)".to_string(),
-                    source,
+                    cause: source,
                 }),
             #[allow(unreachable_patterns)]
             _ => Ok(None),
@@ -86,7 +86,7 @@ impl Db {
             })
             .map_err(|source| Error::Query {
                 what: "running PRAGMA foreign_key_check".to_string(),
-                source,
+                cause: source,
             }),
             #[allow(unreachable_patterns)]
             _ => Ok(Vec::new()),

@@ -69,11 +69,11 @@ impl RunLock {
         let table = tables.name().to_string();
         let query_err = |source| Error::Query {
             what: "taking the migration lock".to_string(),
-            source,
+            cause: source,
         };
         let connect_err = |source| Error::Connect {
             url: url.redacted(),
-            source,
+            cause: source,
         };
         match url.dialect() {
             Dialect::Sqlite => Ok(RunLock::None),

@@ -28,13 +28,22 @@ pub use lock::{FileLock, RunLock};
 #[non_exhaustive]
 pub enum Error {
     /// The connection could not be opened.
-    #[error("could not connect to {url}: {source}")]
+    #[error("could not connect to {url}: {cause}")]
     Connect {
         /// The URL, password redacted.
         url: String,
-        /// What sqlx reported.
-        #[source]
-        source: sqlx::Error,
+        /// What sqlx reported (in the message; deliberately not the
+        /// error's `source()`, so that a printed chain says it once).
+        cause: sqlx::Error,
+    },
+    /// A command that only reads (or changes an existing database) was
+    /// pointed at a SQLite file that does not exist; it is not created.
+    #[error("the SQLite database file {} does not exist", .path.display())]
+    NoDatabaseFile {
+        /// The URL, password redacted.
+        url: String,
+        /// The file.
+        path: std::path::PathBuf,
     },
     /// The URL's backend was not compiled into this binary.
     #[error("{url}: support for {dialect} was not compiled into this retort (rebuild with the `{feature}` feature)")]
@@ -68,22 +77,34 @@ pub enum Error {
         result: String,
     },
     /// A statement failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", db_message(.cause))]
     Query {
         /// What was being done, e.g. `reading _versions`.
         what: String,
-        /// What the database reported.
-        #[source]
-        source: sqlx::Error,
+        /// What the database reported (its message is in this error's
+        /// message; deliberately not its `source()`, so that a printed
+        /// chain says it once).
+        cause: sqlx::Error,
     },
 }
 
 impl Error {
+    /// A line telling the user what to do, if there is something.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoDatabaseFile { .. } => Some(
+                "check the URL (--url, DATABASE_URL or [database] url in alembic.toml); `retort upgrade` creates the database"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+
     /// The database's own message when a statement failed there (e.g.
     /// `no such table: t`), else the whole error text.
     pub fn database_message(&self) -> String {
         match self {
-            Error::Query { source, .. } | Error::Connect { source, .. } => db_message(source),
+            Error::Query { cause, .. } | Error::Connect { cause, .. } => db_message(cause),
             other => other.to_string(),
         }
     }
@@ -280,7 +301,7 @@ impl RawSqlite<'_, '_> {
     fn run(&mut self, sql: &str, what: &str, read: bool) -> Result<Option<String>, Error> {
         raw::exec(self.handle, sql, read).map_err(|source| Error::Query {
             what: what.to_string(),
-            source,
+            cause: source,
         })
     }
 
@@ -296,13 +317,28 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 impl Db {
     /// Opens a connection. A SQLite file is created when missing (as the
     /// `sqlite3` shell does); its journal mode is left as the file has it.
+    /// For commands that create the database (`upgrade`, `stamp`).
     ///
     /// # Errors
     /// [`Error::Connect`] naming the redacted URL; [`Error::NotCompiled`].
     pub async fn connect(url: &DbUrl) -> Result<Db, Error> {
+        Db::open(url, true).await
+    }
+
+    /// Opens a connection to an existing database: a missing SQLite file
+    /// is an error and is not created (`current`, `check`, `--dry-run`,
+    /// `downgrade`, …: a mistyped URL must not leave an empty file behind).
+    ///
+    /// # Errors
+    /// [`Error::NoDatabaseFile`]; as [`Db::connect`].
+    pub async fn connect_existing(url: &DbUrl) -> Result<Db, Error> {
+        Db::open(url, false).await
+    }
+
+    async fn open(url: &DbUrl, create: bool) -> Result<Db, Error> {
         let connect_err = |source| Error::Connect {
             url: url.redacted(),
-            source,
+            cause: source,
         };
         match url.dialect() {
             Dialect::Sqlite => {
@@ -311,12 +347,20 @@ impl Db {
                     let opts =
                         sqlx::sqlite::SqliteConnectOptions::from_str(url.dangerous_connect_str())
                             .map_err(connect_err)?
-                            .create_if_missing(true)
+                            .create_if_missing(create)
                             .busy_timeout(SQLITE_BUSY_TIMEOUT);
-                    let conn = sqlx::SqliteConnection::connect_with(&opts)
-                        .await
-                        .map_err(connect_err)?;
-                    Ok(Db::Sqlite(conn))
+                    match sqlx::SqliteConnection::connect_with(&opts).await {
+                        Ok(conn) => Ok(Db::Sqlite(conn)),
+                        // In-memory databases open without a file; a
+                        // failure with the file missing is the missing file.
+                        Err(_) if !create && !opts.get_filename().exists() => {
+                            Err(Error::NoDatabaseFile {
+                                url: url.redacted(),
+                                path: opts.get_filename().to_path_buf(),
+                            })
+                        }
+                        Err(e) => Err(connect_err(e)),
+                    }
                 }
                 #[cfg(not(feature = "sqlite"))]
                 Err(not_compiled(url, "sqlite"))
@@ -327,9 +371,20 @@ impl Db {
                     let opts =
                         sqlx::postgres::PgConnectOptions::from_str(url.dangerous_connect_str())
                             .map_err(connect_err)?;
-                    let conn = sqlx::PgConnection::connect_with(&opts)
+                    let mut conn = sqlx::PgConnection::connect_with(&opts)
                         .await
                         .map_err(connect_err)?;
+                    // A statement keeps running after its client is gone
+                    // (Ctrl-C twice exits at once): from PostgreSQL 14 the
+                    // server checks the socket while it runs and aborts
+                    // (and rolls back) within a second instead of
+                    // finishing and committing the revision on its own.
+                    if conn.server_version_num().is_some_and(|v| v >= 140_000) {
+                        sqlx::raw_sql("SET client_connection_check_interval = 1000")
+                            .execute(&mut conn)
+                            .await
+                            .map_err(connect_err)?;
+                    }
                     Ok(Db::Postgres(conn))
                 }
                 #[cfg(not(feature = "postgres"))]
@@ -384,7 +439,7 @@ impl Db {
         };
         result.map_err(|source| Error::Query {
             what: what.to_string(),
-            source,
+            cause: source,
         })
     }
 
@@ -403,9 +458,9 @@ impl Db {
         parts: &[String],
         what: &str,
     ) -> Result<(), (Option<usize>, Error)> {
-        let query = |source| Error::Query {
+        let query = |cause| Error::Query {
             what: what.to_string(),
-            source,
+            cause,
         };
         match self {
             #[cfg(feature = "sqlite")]
@@ -485,7 +540,7 @@ impl Db {
         };
         count.map(|n| n > 0).map_err(|source| Error::Query {
             what: format!("looking for the table {}", tables.name()),
-            source,
+            cause: source,
         })
     }
 
@@ -515,7 +570,7 @@ impl Db {
         }
         .map_err(|source| Error::Query {
             what: format!("looking for the column source of {}", tables.name()),
-            source,
+            cause: source,
         })?;
         if count == 0 {
             self.execute_script(
@@ -550,7 +605,7 @@ impl Db {
         }
         .map_err(|source| Error::Query {
             what: format!("reading {}", tables.name()),
-            source,
+            cause: source,
         })?;
         rows.into_iter()
             .map(|raw| {
@@ -601,7 +656,7 @@ impl Db {
         };
         found.map(Option::flatten).map_err(|source| Error::Query {
             what: format!("reading the recorded source of {version}"),
-            source,
+            cause: source,
         })
     }
 
@@ -634,7 +689,7 @@ impl Db {
         };
         found.map_err(|source| Error::Query {
             what: format!("reading the state of {version}"),
-            source,
+            cause: source,
         })
     }
 
@@ -653,14 +708,14 @@ impl Db {
                     .await
                     .map_err(|source| Error::Query {
                         what: "reading the database file name".to_string(),
-                        source,
+                        cause: source,
                     })?;
             let Some(file) = file.filter(|f| !f.is_empty()) else {
                 return Ok(None);
             };
             return FileLock::acquire(std::path::Path::new(&file)).map_err(|e| Error::Query {
                 what: format!("locking {file}-retort-lock"),
-                source: sqlx::Error::Io(e),
+                cause: sqlx::Error::Io(e),
             });
         }
         Ok(None)
@@ -682,7 +737,7 @@ impl Db {
     ) -> Result<T, Error> {
         let query_err = |source| Error::Query {
             what: what.to_string(),
-            source,
+            cause: source,
         };
         #[cfg(feature = "sqlite")]
         if let Db::Sqlite(c) = self {

@@ -1,5 +1,6 @@
 //! The test modules; see `tests/tests.rs` for what each covers.
 
+mod cli_fixes;
 mod data_checks;
 mod data_lane;
 mod data_live;

@@ -294,7 +294,7 @@ impl SchemaModel {
     pub fn apply_sql(&mut self, text: &str, dialect: Dialect, taint: &Taint) {
         for statement in split_statements(text, dialect) {
             let words = words(&statement);
-            match dependent_of(&words, &statement) {
+            match dependent_of(&statement) {
                 Some(Effect::Create(dep)) => {
                     for state in self.tables.values_mut() {
                         if let TableState::Known(shape) = state {
@@ -364,8 +364,7 @@ enum Effect {
 
 /// `CREATE [TEMP] VIEW|TRIGGER [IF NOT EXISTS] name …` or `DROP
 /// VIEW|TRIGGER [IF EXISTS] name`.
-fn dependent_of(words: &BTreeSet<String>, statement: &str) -> Option<Effect> {
-    let _ = words;
+fn dependent_of(statement: &str) -> Option<Effect> {
     let tokens: Vec<String> = statement
         .split(|c: char| c.is_whitespace() || c == '(')
         .filter(|t| !t.is_empty())

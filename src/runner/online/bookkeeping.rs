@@ -89,7 +89,7 @@ pub(super) async fn rollback(db: &mut Db) {
 /// [`Error::Interrupted`], carrying what was applied before it.
 pub(super) fn interrupted(report: &RunReport) -> impl Fn(store::Error) -> Error + '_ {
     move |source| Error::Interrupted {
-        source: Box::new(source),
+        cause: Box::new(source),
         report: report.clone(),
     }
 }

@@ -67,6 +67,25 @@ pub use report::{
     AmendReport, CheckReport, Event, Observer, Resolution, RunReport, Silent, StepReport,
 };
 
+/// Whether a command may create a missing SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// `upgrade`, `stamp`: the database is created when missing.
+    Create,
+    /// Everything else: a missing file is an error, nothing is created.
+    Existing,
+}
+
+impl Open {
+    /// An upgrade may create the database; a downgrade needs one.
+    fn for_run(direction: Direction) -> Open {
+        match direction {
+            Direction::Upgrade => Open::Create,
+            Direction::Downgrade => Open::Existing,
+        }
+    }
+}
+
 /// Runs revisions of a project against its database.
 ///
 /// # Example
@@ -135,7 +154,7 @@ impl<'p> Migrator<'p> {
         direction: Direction,
         target: &str,
     ) -> Result<Vec<(String, Vec<crate::data::DryRunCount>)>, Error> {
-        self.with_connection(async |db| {
+        self.with_connection(Open::Existing, async |db| {
             let state = read_state(db, &self.tables).await?;
             let plan = self.plan(db, &state, direction, target).await?;
             let mut out = Vec::new();
@@ -158,8 +177,10 @@ impl<'p> Migrator<'p> {
     /// # Errors
     /// Connection and query errors.
     pub async fn data_checkpoints(&self) -> Result<Vec<(String, crate::data::Checkpoint)>, Error> {
-        self.with_connection(async |db| Ok(crate::data::exec::checkpoints(db, &self.tables).await?))
-            .await
+        self.with_connection(Open::Existing, async |db| {
+            Ok(crate::data::exec::checkpoints(db, &self.tables).await?)
+        })
+        .await
     }
 
     /// One transaction around the whole run (`--atomic`).
@@ -205,8 +226,10 @@ impl<'p> Migrator<'p> {
     /// # Errors
     /// Connection and query errors.
     pub async fn state(&self) -> Result<DbState, Error> {
-        self.with_connection(async |db| Ok(read_state(db, &self.tables).await?))
-            .await
+        self.with_connection(Open::Existing, async |db| {
+            Ok(read_state(db, &self.tables).await?)
+        })
+        .await
     }
 
     /// `check`: compares the database with the project's heads.
@@ -247,7 +270,7 @@ impl<'p> Migrator<'p> {
         purge: bool,
         observer: &mut dyn Observer,
     ) -> Result<RunReport, Error> {
-        self.with_connection(async |db| {
+        self.with_connection(Open::Create, async |db| {
             self.with_run_lock(
                 db,
                 async |_, state| self.stamp_has_work(state, targets, purge),
@@ -266,8 +289,10 @@ impl<'p> Migrator<'p> {
     pub async fn amend(&self, target: &str) -> Result<AmendReport, Error> {
         let rev = self.one_revision(target)?;
         let source = read_source(rev)?;
-        self.with_connection(async |db| self.amend_on(db, rev, &source).await)
-            .await
+        self.with_connection(Open::Existing, async |db| {
+            self.amend_on(db, rev, &source).await
+        })
+        .await
     }
 
     /// `resolve REV --applied|--reverted`: settles a `running` or `failed`
@@ -279,16 +304,22 @@ impl<'p> Migrator<'p> {
     pub async fn resolve(&self, target: &str, resolution: Resolution) -> Result<(), Error> {
         let rev = self.one_revision(target)?;
         let source = read_source(rev)?;
-        self.with_connection(async |db| self.resolve_on(db, rev, &source, resolution).await)
-            .await
+        self.with_connection(Open::Existing, async |db| {
+            self.resolve_on(db, rev, &source, resolution).await
+        })
+        .await
     }
 
     /// Opens a connection, runs `f` on it, closes it on every path.
     async fn with_connection<T>(
         &self,
+        open: Open,
         f: impl AsyncFnOnce(&mut Db) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut db = Db::connect(&self.url).await?;
+        let mut db = match open {
+            Open::Create => Db::connect(&self.url).await?,
+            Open::Existing => Db::connect_existing(&self.url).await?,
+        };
         let result = f(&mut db).await;
         db.close().await;
         result
@@ -338,7 +369,7 @@ impl<'p> Migrator<'p> {
         if self.atomic && !dialect.transactional_ddl() {
             return Err(Error::AtomicUnsupported { dialect });
         }
-        self.with_connection(async |db| {
+        self.with_connection(Open::for_run(direction), async |db| {
             self.with_run_lock(
                 db,
                 async |db, state| {
@@ -368,6 +399,13 @@ impl<'p> Migrator<'p> {
         let mut report = RunReport::default();
         let mut rest = plan.as_slice();
         while let Some((step, tail)) = rest.split_first() {
+            // Ctrl-C: stop at the revision boundary.
+            if crate::data::exec::cancelled(&self.data) {
+                return Err(Error::Cancelled {
+                    next: step.rev.id.clone(),
+                    report,
+                });
+            }
             // Plain SQLite revisions in a row share one lock of the raw
             // handle (each still in its own transaction).
             let batch: Vec<_> = rest

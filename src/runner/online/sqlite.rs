@@ -143,6 +143,10 @@ impl<'p> Migrator<'p> {
         let stop = db
             .with_raw_sqlite("running revisions", |raw| {
                 for &(rev, rendered) in steps {
+                    // Ctrl-C: stop at the revision boundary.
+                    if crate::data::exec::cancelled(&self.data) {
+                        return Err(rev);
+                    }
                     let line = step_line(rev, direction);
                     observer.event(&Event::StepStarted {
                         revision: &rev.id,
@@ -163,17 +167,24 @@ impl<'p> Migrator<'p> {
                     let ran = match self.raw_revision(raw, attempt, recorded_source, false) {
                         Raw::Committed => true,
                         Raw::Skipped => false,
-                        stopped => return Some((attempt, line, stopped)),
+                        stopped => return Ok(Some((attempt, line, stopped))),
                     };
                     // Cannot fail: only errors end a step with `Err`.
                     let _ = record(observer, report, rev, direction, line, started, Ok(ran));
                 }
-                None
+                Ok(None)
             })
             .await
             .map_err(interrupted(report))?;
-        let Some((attempt, line, outcome)) = stop else {
-            return Ok(());
+        let (attempt, line, outcome) = match stop {
+            Ok(Some(stopped)) => stopped,
+            Ok(None) => return Ok(()),
+            Err(next) => {
+                return Err(Error::Cancelled {
+                    next: next.id.clone(),
+                    report: std::mem::take(report),
+                })
+            }
         };
         let ran = self.settle(db, attempt, outcome, report).await;
         record(

@@ -13,8 +13,26 @@ use crate::store::{Db, VersionRecord};
 use super::super::error::Error;
 use super::super::script::{version_statements, VersionChange};
 use super::bookkeeping::{begin_statement, commit_or_rollback, ids, read_source, rollback};
-use super::plan::{read_state, DbState};
+use super::plan::{progress_of, read_state, DbState};
 use super::{AmendReport, Event, Migrator, Observer, Resolution, RunReport};
+
+/// `stamp` without `--purge` leaves unfinished rows to `resolve`: adding
+/// the revision of a `running` upgrade would collide with its row, and
+/// removing one would forget what its journal knows.
+fn refuse_unfinished(state: &DbState) -> Result<(), Error> {
+    match state.unfinished().first() {
+        Some(row) => {
+            let progress = progress_of(row);
+            Err(Error::StampUnfinished {
+                revision: row.version.clone(),
+                state: row.state,
+                direction: progress.direction,
+                statement: progress.statement + 1,
+            })
+        }
+        None => Ok(()),
+    }
+}
 
 impl Migrator<'_> {
     /// Whether `stamp` would change anything (decided before the lock).
@@ -27,6 +45,7 @@ impl Migrator<'_> {
         if purge {
             return Ok(true);
         }
+        refuse_unfinished(state)?;
         let plan = self.graph.plan_stamp(&state.applied(), targets)?;
         Ok(!plan.add.is_empty() || !plan.remove.is_empty())
     }
@@ -65,6 +84,9 @@ impl Migrator<'_> {
         purge: bool,
     ) -> Result<(Option<String>, Vec<String>), Error> {
         let state = read_state(db, &self.tables).await?;
+        if !purge {
+            refuse_unfinished(&state)?;
+        }
         let now = At::Value(Utc::now());
         let mut statements = Vec::new();
         let before = if purge {
