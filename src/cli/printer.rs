@@ -213,12 +213,14 @@ impl ProgressPrinter {
                     };
                     bar.set_style(
                         indicatif::ProgressStyle::with_template(
-                            "  {bar:30} {pos}/{len} ({percent}%) - {per_sec} - ETA {eta}",
+                            "  {bar:30} {pos}/{len} ({percent}%) - {msg}",
                         )
                         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                     );
+                    // Rate and ETA come from the runner: indicatif's own
+                    // would count a resume's rows as done in no time.
                     bar.set_position(*resumed_at);
-                    bar.reset_eta();
+                    bar.set_message("starting");
                     self.data.bar = Some(bar);
                 }
                 self.data.last_line = Some(std::time::Instant::now());
@@ -232,6 +234,7 @@ impl ProgressPrinter {
             } => {
                 if let Some(bar) = &self.data.bar {
                     bar.set_position(*done);
+                    bar.set_message(crate::data::progress::rate_eta(*done, *total, *rate));
                     return;
                 }
                 self.data.batches_since += 1;

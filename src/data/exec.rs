@@ -1365,8 +1365,14 @@ async fn run_batched(
             rate: cp.rate.unwrap_or(0.0),
             batches,
         });
-        if sleep_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
+        // `sleep_ms` in slices, so that Ctrl-C does not wait it out.
+        let resume_at = Instant::now() + Duration::from_millis(sleep_ms);
+        while !ctx.options.cancel.load(Ordering::SeqCst) {
+            let left = resume_at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
         }
     }
     emit(&DataEvent::StepFinished {

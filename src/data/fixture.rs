@@ -135,6 +135,7 @@ pub(crate) async fn run_load(
         resumed_at: cp.rows_done,
     });
     let mut batches = 0;
+    let (started, at_start) = (std::time::Instant::now(), cp.rows_done);
     while done < rows.len() {
         if super::exec::cancelled(ctx.options) {
             return Err(Error::Cancelled {
@@ -165,6 +166,10 @@ pub(crate) async fn run_load(
         }
         cp.rows_done = end as u64;
         cp.last_key = Some(serde_json::json!(end));
+        let secs = started.elapsed().as_secs_f64();
+        if secs > 0.0 {
+            cp.rate = Some((cp.rows_done - at_start) as f64 / secs);
+        }
         let save = super::exec::save_checkpoint(db, ctx, &rev.id, cp).await;
         if let Err(m) = save {
             let _ = db.execute_script("ROLLBACK", "rolling back").await;
@@ -180,7 +185,7 @@ pub(crate) async fn run_load(
             label: &located.label,
             done: cp.rows_done,
             total: cp.total,
-            rate: 0.0,
+            rate: cp.rate.unwrap_or(0.0),
             batches,
         });
     }

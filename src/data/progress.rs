@@ -178,16 +178,26 @@ impl Eq for DataEvent<'_> {}
 
 /// One line for logs: `normalize_emails: 20000/50000 (40.0%) - 98050 rows/s - ETA 0:00:01`.
 pub fn log_line(label: &str, done: u64, total: Option<u64>, rate: f64) -> String {
-    let mut line = format!("{label}: {} - {rate:.0} rows/s", counts(done, total));
+    format!(
+        "{label}: {} - {}",
+        counts(done, total),
+        rate_eta(done, total, rate)
+    )
+}
+
+/// `98050 rows/s - ETA 0:00:01` (no ETA without a total or a rate): the
+/// rate of this run, not counting rows a resumed run found done.
+pub fn rate_eta(done: u64, total: Option<u64>, rate: f64) -> String {
+    let mut text = format!("{rate:.0} rows/s");
     if let Some(t) = total {
         if rate > 0.0 {
-            line.push_str(&format!(
+            text.push_str(&format!(
                 " - ETA {}",
                 hms(t.saturating_sub(done) as f64 / rate)
             ));
         }
     }
-    line
+    text
 }
 
 #[cfg(test)]

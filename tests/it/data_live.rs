@@ -376,3 +376,46 @@ order = "seen"
 }
 
 per_backend!(dedup_by_order_online_and_offline);
+
+/// Ctrl-C during a long `sleep_ms` stops at once, not when the pause ends.
+fn ctrl_c_cuts_the_pause_between_batches(live: Live) {
+    items_table(&live, 100);
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "update"
+name = "slow"
+table = "items"
+set = { counter = "counter + 1" }
+batch_size = 10
+sleep_ms = 20000
+
+downgrade = []
+"#,
+    );
+    let running = live.spawn(&["upgrade", "head"]);
+    let start = Instant::now();
+    while live.count("SELECT COUNT(*) FROM items WHERE counter = 1") == 0
+        && start.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running.interrupt();
+    let interrupted = Instant::now();
+    let run = running
+        .wait_within(Duration::from_secs(15))
+        .expect("retort did not stop after SIGINT");
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(5),
+        "waited {:?} for the pause",
+        interrupted.elapsed()
+    );
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
+        10
+    );
+}
+
+per_backend!(ctrl_c_cuts_the_pause_between_batches);
