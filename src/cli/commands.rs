@@ -495,8 +495,16 @@ mod live {
             db.close().await;
             Ok::<_, anyhow::Error>(rows?)
         })?;
+        let skipped = match rows.inserted {
+            Some(n) => format!(
+                " ({n} inserted, {} already there and skipped)",
+                rows.rows.saturating_sub(n)
+            ),
+            None => String::new(),
+        };
         printer.info(&format!(
-            "Loaded {rows} rows from {} into {table}",
+            "Loaded {} rows from {} into {table}{skipped}",
+            rows.rows,
             file.display()
         ))?;
         Ok(())

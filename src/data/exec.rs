@@ -415,7 +415,6 @@ pub(crate) async fn exec(db: &mut Db, sql: &str, binds: &[Val]) -> Result<u64, S
         .map_err(|e| crate::store::db_message(&e)))
 }
 
-/// Runs a query; every row decoded, with the column names.
 /// The names of the columns `sql` returns, from the prepared statement (so
 /// also when it returns no rows).
 pub(crate) async fn column_names(db: &mut Db, sql: &str) -> Result<Vec<String>, String> {
@@ -433,6 +432,7 @@ pub(crate) async fn column_names(db: &mut Db, sql: &str) -> Result<Vec<String>, 
     })
 }
 
+/// Runs a query; every row decoded, with the column names.
 pub(crate) async fn fetch(
     db: &mut Db,
     sql: &str,

@@ -197,8 +197,7 @@ pub(crate) async fn run_load(
 }
 
 /// `retort data load FILE --table T`: the whole file in one transaction
-/// (all or nothing), inserted `batch_size` rows per statement. Returns the
-/// rows loaded.
+/// (all or nothing), inserted `batch_size` rows per statement.
 ///
 /// # Errors
 /// File and database errors.
@@ -208,7 +207,7 @@ pub async fn load_file(
     table: &str,
     on_conflict: OnConflict,
     batch_size: usize,
-) -> Result<u64, Error> {
+) -> Result<Loaded, Error> {
     let (columns, rows) = read_fixture(file)?;
     let dialect = db.dialect();
     let quoted = sql::quote_ident(dialect, table).map_err(|message| Error::File {
@@ -245,9 +244,14 @@ pub async fn load_file(
     db.execute_script(begin, "starting a transaction").await?;
     let total = rows.len();
     let mut done = 0;
+    let mut inserted = 0;
     for chunk in rows.chunks(batch_size.max(1)) {
         let payload = serde_json::Value::Array(chunk.to_vec()).to_string();
-        if let Err(message) = exec(db, &insert, &[Val::Text(payload)]).await {
+        let result = exec(db, &insert, &[Val::Text(payload)]).await;
+        if let Ok(affected) = result {
+            inserted += affected;
+        }
+        if let Err(message) = result {
             let _ = db.execute_script("ROLLBACK", "rolling back").await;
             let (first, last) = (done + 1, done + chunk.len());
             return Err(Error::Db {
@@ -262,7 +266,20 @@ pub async fn load_file(
         done += chunk.len();
     }
     db.execute_script("COMMIT", "committing").await?;
-    Ok(done as u64)
+    Ok(Loaded {
+        rows: done as u64,
+        inserted: (on_conflict == OnConflict::Skip).then_some(inserted),
+    })
+}
+
+/// What [`load_file`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// Rows in the file (all loaded: inserted, updated or skipped).
+    pub rows: u64,
+    /// With `on_conflict = skip`: the rows inserted (the others were
+    /// already there).
+    pub inserted: Option<u64>,
 }
 
 /// ` (lines a..b)`: where fixture rows `first..=last` (1-based) are in a

@@ -502,7 +502,7 @@ fn data_dump_and_load_round_trip() {
     );
     live.retort(&["data", "load", "items.json", "--table", "items"])
         .code(1);
-    live.retort(&[
+    let skip = live.retort(&[
         "data",
         "load",
         "items.json",
@@ -510,8 +510,15 @@ fn data_dump_and_load_round_trip() {
         "items",
         "--on-conflict",
         "skip",
-    ])
-    .success();
+    ]);
+    skip.success();
+    assert!(
+        skip.stdout().contains(
+            "Loaded 5 rows from items.json into items (0 inserted, 5 already there and skipped)"
+        ),
+        "{}",
+        skip.stdout()
+    );
     live.retort(&[
         "data",
         "load",
