@@ -78,7 +78,7 @@ pub struct Site {
     pub file: PathBuf,
     /// `upgrade` or `downgrade`.
     pub direction: Direction,
-    /// 1-based step number.
+    /// 1-based step number (0: a `[[verify]]` check).
     pub step: usize,
     /// Line of the step in the file.
     pub line: usize,
@@ -88,6 +88,17 @@ pub struct Site {
 
 impl std::fmt::Display for Site {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Step 0: a `[[verify]]` check (its `op` names it), not a step.
+        if self.step == 0 {
+            return write!(
+                f,
+                "revision {} ({}), {} (line {})",
+                self.revision,
+                self.file.display(),
+                self.op,
+                self.line
+            );
+        }
         write!(
             f,
             "revision {} ({}), {} step {} (line {}, `{}`)",
@@ -201,5 +212,32 @@ impl From<crate::store::Error> for Error {
             what: "talking to the database".to_string(),
             message: e.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_name_the_step_or_the_check() {
+        let mut site = Site {
+            revision: "d1".to_string(),
+            file: PathBuf::from("m/d1_x.toml"),
+            direction: Direction::Upgrade,
+            step: 2,
+            line: 9,
+            op: "update".to_string(),
+        };
+        assert_eq!(
+            site.to_string(),
+            "revision d1 (m/d1_x.toml), upgrade step 2 (line 9, `update`)"
+        );
+        site.step = 0;
+        site.op = "verify no nulls".to_string();
+        assert_eq!(
+            site.to_string(),
+            "revision d1 (m/d1_x.toml), verify no nulls (line 9)"
+        );
     }
 }
