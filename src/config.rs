@@ -361,6 +361,12 @@ impl DbUrl {
 
     /// The URL with any password replaced by `***`, safe to print.
     pub fn redacted(&self) -> String {
+        // An absolute SQLite path is shown in the SQLAlchemy form this
+        // parser reads back (`sqlite:////abs`), so a URL printed by one
+        // command can be pasted into `--url` of the next.
+        if let Some(abs) = self.url.strip_prefix("sqlite:///") {
+            return format!("sqlite:////{abs}");
+        }
         redact_str(&self.url)
     }
 }
@@ -1241,6 +1247,13 @@ flag = true
             let u = url(input);
             assert_eq!(u.dialect(), Dialect::Sqlite, "{input}");
             assert_eq!(u.dangerous_connect_str(), want, "{input}");
+            // What is printed parses back to the same database.
+            assert_eq!(
+                url(&u.redacted()).dangerous_connect_str(),
+                want,
+                "{input} shown as {}",
+                u.redacted()
+            );
         }
     }
 
