@@ -30,6 +30,7 @@
 #   benches/data.sh                       N=1000000 RUNS=3 BATCH=10000
 #   N=200000 RUNS=2 benches/data.sh
 #   SKIP_PG=1 benches/data.sh             (SQLite only)
+#   SKIP_SQLITE=1 benches/data.sh         (PostgreSQL only)
 #   RETORT_BIN=target/release/retort benches/data.sh
 #   PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 set -euo pipefail
@@ -128,13 +129,15 @@ run_pair() { # name retort-fn baseline-fn arg backend [baseline label]
 }
 
 echo "N=$N RUNS=$RUNS BATCH=$BATCH load: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -z "${SKIP_SQLITE:-}" ]]; then
 run_pair update sqlite_retort sqlite_plain "$WORK/update" sqlite
 run_pair "update/$BATCH" sqlite_retort sqlite_plain "$WORK/update_fixed" sqlite
 run_pair transform sqlite_retort sqlite_plain "$WORK/transform" sqlite
 run_pair floor sqlite_retort sqlite_batches "$WORK/update_fixed" sqlite "same batches in sqlite3"
+fi
 
 # ---- memory ---------------------------------------------------------------
-if [[ -x /usr/bin/time ]]; then
+if [[ -x /usr/bin/time && -z "${SKIP_SQLITE:-}" ]]; then
   for rows in 100000 "$N"; do
     make_sqlite "$WORK/mem.db" "$rows"
     cp "$WORK/mem.db" "$WORK/transform/app.db"
