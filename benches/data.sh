@@ -155,7 +155,9 @@ if [[ -z "${SKIP_PG:-}" ]] && psql -X -q -d "$PG_URL" -c 'select 1' >/dev/null 2
   psql -X -q -d "$base/$tpl?$query" -c "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
 INSERT INTO users SELECT v, '  User' || v || '@Example.COM ' FROM generate_series(1, $N) v;" -c "VACUUM ANALYZE users"
   n=0
-  fresh() { n=$((n + 1)); local db="retort_bench_$$_$n"; psql -X -q -d "$PG_URL" -c "CREATE DATABASE $db TEMPLATE $tpl" >/dev/null; echo "$db"; }
+  # A CHECKPOINT before each timed run: otherwise the WAL of the previous
+  # runs (and the database copy) is flushed at a random moment of this one.
+  fresh() { n=$((n + 1)); local db="retort_bench_$$_$n"; psql -X -q -d "$PG_URL" -c "CREATE DATABASE $db TEMPLATE $tpl" -c "CHECKPOINT" >/dev/null; echo "$db"; }
   drop() { psql -X -q -d "$PG_URL" -c "DROP DATABASE $1" >/dev/null; }
   pg_retort() {
     local db; db=$(fresh)
