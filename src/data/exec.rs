@@ -116,6 +116,16 @@ impl Val {
     }
 }
 
+/// `\x` and the bytes in lowercase hex (PostgreSQL's bytea text form).
+fn hex_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(2 + bytes.len() * 2);
+    out.push_str("\\x");
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
 /// Runs `$body` with `$c` bound to the backend connection.
 macro_rules! on_conn {
     ($db:expr, $c:ident => $body:expr) => {
@@ -182,15 +192,23 @@ macro_rules! decode {
         } else if let Ok(v) = row.try_get::<Option<chrono::NaiveDateTime>, _>(i) {
             Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
         } else if let Ok(v) = row.try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i) {
-            Ok(v.map_or(Val::Null, |d| Val::Text(d.to_rfc3339())))
+            // MySQL's TIMESTAMP (in UTC: sqlx sets time_zone '+00:00')
+            // reads back only without an offset; PostgreSQL's TIMESTAMPTZ
+            // keeps RFC 3339.
+            Ok(v.map_or(Val::Null, |d| {
+                Val::Text(if kind == "TIMESTAMP" {
+                    d.naive_utc().to_string()
+                } else {
+                    d.to_rfc3339()
+                })
+            }))
         } else if let Ok(v) = row.try_get::<Option<chrono::NaiveDate>, _>(i) {
             Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
         } else if let Ok(v) = row.try_get::<Option<chrono::NaiveTime>, _>(i) {
             Ok(v.map_or(Val::Null, |d| Val::Text(d.to_string())))
         } else if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
-            Ok(v.map_or(Val::Null, |b| {
-                Val::Text(String::from_utf8_lossy(&b).into_owned())
-            }))
+            // Binary as `\x` + hex (PostgreSQL's bytea text form): lossless.
+            Ok(v.map_or(Val::Null, |b| Val::Text(hex_bytes(&b))))
         } else {
             // Any other type: its text form where the backend sends one.
             RawText::raw_text(row, i).map(|v| v.map_or(Val::Null, Val::Text))
@@ -708,7 +726,7 @@ pub async fn run_revision(
                 .map_or("verify", |s| s.label.as_str()),
         );
         match run_step(db, ctx, rev, located, &mut cp, next, emit).await {
-            Ok(Moved::To(moved)) => cp = moved,
+            Ok(Moved::To(moved)) => cp = *moved,
             Ok(Moved::Finished) => return Ok(Ran::Skipped),
             Err(e) => {
                 if !matches!(e, Error::Cancelled { .. }) {
@@ -969,7 +987,7 @@ fn invalid(site: &Site, problem: &str) -> Error {
 enum Moved {
     /// At this checkpoint (the next step's start, or a further one another
     /// process stored).
-    To(Checkpoint),
+    To(Box<Checkpoint>),
     /// Another process finished the revision.
     Finished,
 }
@@ -995,7 +1013,7 @@ fn stored_ahead(
             .map(|mut stored| {
                 stored.steps = cp.steps;
                 stored.step = stored.step.min(cp.steps);
-                Moved::To(stored)
+                Moved::To(Box::new(stored))
             }),
     }
 }
@@ -1044,7 +1062,7 @@ async fn move_on(
         return Err(db_err("saving the checkpoint", m));
     }
     db.execute_script("COMMIT", "committing").await?;
-    Ok(Moved::To(next))
+    Ok(Moved::To(Box::new(next)))
 }
 
 /// Runs the step at `cp` and moves the checkpoint to `next` (or to what
@@ -1138,7 +1156,7 @@ async fn run_sql_step(
         label: &located.label,
         done: 0,
     });
-    Ok(Moved::To(next))
+    Ok(Moved::To(Box::new(next)))
 }
 
 /// The loop-invariant SQL and state of a batched step.

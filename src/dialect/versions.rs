@@ -949,7 +949,7 @@ mod tests {
 
     #[test]
     fn insert_version_with_values() {
-        let progress = serde_json::json!({"step": 1, "last_key": "o'k"});
+        let progress = serde_json::json!({"last_key": "o'k", "step": 1});
         let at = DateTime::parse_from_rfc3339("2026-11-23T12:00:00.5Z")
             .unwrap()
             .with_timezone(&Utc);

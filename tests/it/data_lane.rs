@@ -467,7 +467,7 @@ downgrade = []
         "{out}"
     );
     assert!(
-        out.contains("INSERT INTO \"items\" (\"email\", \"id\") VALUES ('o''k', 1);"),
+        out.contains("INSERT INTO \"items\" (\"id\", \"email\") VALUES (1, 'o''k');"),
         "{out}"
     );
     assert!(out.contains("-- [retort verify]"), "{out}");
