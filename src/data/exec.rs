@@ -1636,34 +1636,52 @@ pub async fn dry_run(
     rev: &Revision,
     direction: Direction,
     vars: &std::collections::BTreeMap<String, String>,
+    checkpoint: Option<&Checkpoint>,
 ) -> Result<Vec<DryRunCount>, Error> {
     let dialect = db.dialect();
     let mut out = Vec::new();
     let steps = super::template::render_steps(rev, steps(rev, direction, dialect)?, dialect, vars)?;
-    for located in steps {
-        let (rows, note) = match &located.step {
-            DataStep::Sql(step) => (
+    // A run that stopped part way resumes at its checkpoint: the steps
+    // before it are done, and its step goes on after the last key.
+    let checkpoint = checkpoint.filter(|cp| cp.direction == direction.name());
+    for (index, located) in steps.iter().enumerate() {
+        let at = checkpoint.filter(|cp| cp.step == index);
+        let (rows, note) = match (&located.step, checkpoint) {
+            (_, Some(cp)) if cp.step > index => (Some(0), "done (checkpoint)".to_string()),
+            (DataStep::Sql(step), _) => (
                 None,
                 format!("runs once: {}", first_line(step.text_for(dialect))),
             ),
-            DataStep::Batched { scan, .. } => match key_of(db, &located.site, scan).await {
-                Ok(key) => {
-                    let q = sql::count(dialect, scan, &key, false);
-                    match first_row(db, &q, &[]).await {
-                        Ok(row) => (
-                            row.first().and_then(Val::as_f64).map(|f| f as u64),
-                            String::new(),
-                        ),
-                        Err(m) => (None, format!("cannot count: {m}")),
+            (DataStep::Batched { scan, action, .. }, _) => {
+                match key_of(db, &located.site, scan).await {
+                    Ok(key) => {
+                        let lo: Vec<Val> = at
+                            .and_then(|cp| cp.last_key.as_ref())
+                            .map(Val::from_json)
+                            .into_iter()
+                            .collect();
+                        let q = sql::dry_count(dialect, scan, &key, action, !lo.is_empty());
+                        let resumed = at.map_or(String::new(), |cp| {
+                            format!("resumes after {} rows done", cp.rows_done)
+                        });
+                        match first_row(db, &q, &lo).await {
+                            Ok(row) => {
+                                (row.first().and_then(Val::as_f64).map(|f| f as u64), resumed)
+                            }
+                            Err(m) => (None, format!("cannot count: {m}")),
+                        }
                     }
+                    Err(e) => (None, format!("cannot count: {e}")),
                 }
-                Err(e) => (None, format!("cannot count: {e}")),
-            },
-            DataStep::Load(load) => match super::fixture::read_fixture(&load.file) {
-                Ok((_, rows)) => (
-                    Some(rows.len() as u64),
-                    format!("rows in {}", load.file.display()),
-                ),
+            }
+            (DataStep::Load(load), _) => match super::fixture::read_fixture(&load.file) {
+                Ok((_, rows)) => {
+                    let done = at.map_or(0, |cp| cp.rows_done);
+                    (
+                        Some((rows.len() as u64).saturating_sub(done)),
+                        format!("rows in {}", load.file.display()),
+                    )
+                }
                 Err(e) => (None, e.to_string()),
             },
         };

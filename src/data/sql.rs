@@ -259,49 +259,92 @@ fn statement(
             scan.from,
             where_(&[])
         ),
-        BatchAction::Dedup {
-            table,
-            by,
-            keep_first,
-            order,
-        } => {
-            let same: Vec<String> = by
-                .iter()
-                .map(|c| null_safe_eq(dialect, &format!("d2.{c}"), &format!("d1.{c}")))
-                .collect();
-            let cmp = if *keep_first { "<" } else { ">" };
-            // d2 is kept over d1: it comes before d1 (keep first) or after
-            // it (keep last) by `order`, a value beating NULL, then by key.
-            let by_key = format!("d2.{key} {cmp} d1.{key}");
-            let precedes = match order {
-                None => by_key,
-                Some(o) => {
-                    let (d1, d2) = (format!("d1.{o}"), format!("d2.{o}"));
-                    // A NULL `order` never wins over a value.
-                    let nulls = format!("{d2} IS NOT NULL AND {d1} IS NULL");
-                    format!(
-                        "({d2} {cmp} {d1} OR ({nulls}) OR ({} AND {by_key}))",
-                        null_safe_eq(dialect, &d2, &d1)
-                    )
-                }
-            };
-            let d1_cond = cond.map(|c| c.replace(key, &format!("d1.{key}")));
-            let exists = format!(
-                "EXISTS (SELECT 1 FROM {table} AS d2 WHERE {} AND {precedes})",
-                same.join(" AND ")
-            );
-            let conds: Vec<&str> = d1_cond
-                .as_deref()
-                .into_iter()
-                .chain([exists.as_str()])
-                .collect();
-            format!(
-                "DELETE FROM {table} WHERE {key} IN (SELECT k FROM (SELECT d1.{key} AS k FROM {table} AS d1 WHERE {}) AS dup)",
-                conds.join(" AND ")
-            )
-        }
+        BatchAction::Dedup { table, .. } => format!(
+            "DELETE FROM {table} WHERE {key} IN (SELECT k FROM ({}) AS dup)",
+            dedup_victims(dialect, action, key, cond)?
+        ),
         BatchAction::Transform { .. } => return None,
     })
+}
+
+/// `SELECT d1.key AS k FROM table AS d1 WHERE [cond AND] EXISTS (a
+/// duplicate kept over it)`: the rows a `dedup` deletes (`None` for other
+/// actions). `cond` names the key unqualified; it is qualified with `d1`.
+fn dedup_victims(
+    dialect: Dialect,
+    action: &BatchAction,
+    key: &str,
+    cond: Option<&str>,
+) -> Option<String> {
+    let BatchAction::Dedup {
+        table,
+        by,
+        keep_first,
+        order,
+    } = action
+    else {
+        return None;
+    };
+    let same: Vec<String> = by
+        .iter()
+        .map(|c| null_safe_eq(dialect, &format!("d2.{c}"), &format!("d1.{c}")))
+        .collect();
+    let cmp = if *keep_first { "<" } else { ">" };
+    // d2 is kept over d1: it comes before d1 (keep first) or after it
+    // (keep last) by `order`, a value beating NULL, then by key.
+    let by_key = format!("d2.{key} {cmp} d1.{key}");
+    let precedes = match order {
+        None => by_key,
+        Some(o) => {
+            let (d1, d2) = (format!("d1.{o}"), format!("d2.{o}"));
+            // A NULL `order` never wins over a value.
+            let nulls = format!("{d2} IS NOT NULL AND {d1} IS NULL");
+            format!(
+                "({d2} {cmp} {d1} OR ({nulls}) OR ({} AND {by_key}))",
+                null_safe_eq(dialect, &d2, &d1)
+            )
+        }
+    };
+    let d1_cond = cond.map(|c| c.replace(key, &format!("d1.{key}")));
+    let exists = format!(
+        "EXISTS (SELECT 1 FROM {table} AS d2 WHERE {} AND {precedes})",
+        same.join(" AND ")
+    );
+    let conds: Vec<&str> = d1_cond
+        .as_deref()
+        .into_iter()
+        .chain([exists.as_str()])
+        .collect();
+    Some(format!(
+        "SELECT d1.{key} AS k FROM {table} AS d1 WHERE {}",
+        conds.join(" AND ")
+    ))
+}
+
+/// What `--dry-run` counts for a batched step from the last key on (one
+/// bind unless `has_lo` is false): the rows it walks, or for a `dedup`
+/// the rows it would delete.
+pub fn dry_count(
+    dialect: Dialect,
+    scan: &Scan,
+    key: &str,
+    action: &BatchAction,
+    has_lo: bool,
+) -> String {
+    if matches!(action, BatchAction::Dedup { .. }) {
+        let mut p = Params::new(dialect);
+        let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
+        let cond = match (lo, scan.filter.as_deref()) {
+            (Some(lo), Some(f)) => Some(format!("{lo} AND ({f})")),
+            (Some(lo), None) => Some(lo),
+            (None, Some(f)) => Some(format!("({f})")),
+            (None, None) => None,
+        };
+        if let Some(victims) = dedup_victims(dialect, action, key, cond.as_deref()) {
+            return format!("SELECT COUNT(*) FROM ({victims}) AS dup");
+        }
+    }
+    count(dialect, scan, key, has_lo)
 }
 
 /// The query that fetches a transform batch: key first, then every column.

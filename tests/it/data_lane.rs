@@ -352,6 +352,15 @@ by = ["status"]
 keep = "first"
 "#,
     );
+    // --dry-run counts the duplicates dedup would delete, not the rows it
+    // walks (it counts before the steps before it run: 20 rows, 2 kept).
+    let dry = live.retort(&["upgrade", "--dry-run"]);
+    dry.success();
+    assert!(
+        dry.stdout().contains("dedup items: 18 rows"),
+        "{}",
+        dry.stdout()
+    );
     live.retort(&["upgrade", "head"]).success();
     assert_eq!(live.count("SELECT COUNT(*) FROM items"), 2);
     assert_eq!(

@@ -124,6 +124,17 @@ fn ctrl_c_stops_at_a_batch_and_resumes(live: Live) {
     // 0-based step; keys 1..=done are behind the checkpoint.
     assert_eq!(cp["step"].as_i64(), Some(0), "{}", row.progress);
     assert_eq!(cp["last_key"].as_i64(), Some(done), "{}", row.progress);
+    // --dry-run counts what the resumed run would still do.
+    let dry = live.retort(&["upgrade", "--dry-run"]);
+    dry.success();
+    assert!(
+        dry.stdout().contains(&format!(
+            "bump: {} rows (resumes after {done} rows done)",
+            ROWS - done
+        )),
+        "{}",
+        dry.stdout()
+    );
     let current = live.retort(&["current", "-v"]);
     current.success();
     assert!(

@@ -157,10 +157,16 @@ impl<'p> Migrator<'p> {
         self.with_connection(Open::Existing, async |db| {
             let state = read_state(db, &self.tables).await?;
             let plan = self.plan(db, &state, direction, target).await?;
+            let checkpoints = crate::data::exec::checkpoints(db, &self.tables).await?;
             let mut out = Vec::new();
             for step in &plan {
                 let counts = if crate::data::is_data_revision(step.rev) {
-                    crate::data::exec::dry_run(db, step.rev, direction, &self.vars).await?
+                    let checkpoint = checkpoints
+                        .iter()
+                        .find(|(id, _)| *id == step.rev.id)
+                        .map(|(_, cp)| cp);
+                    crate::data::exec::dry_run(db, step.rev, direction, &self.vars, checkpoint)
+                        .await?
                 } else {
                     Vec::new()
                 };
