@@ -118,12 +118,7 @@ impl Val {
 
 /// `\x` and the bytes in lowercase hex (PostgreSQL's bytea text form).
 fn hex_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 + bytes.len() * 2);
-    out.push_str("\\x");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("\\x{}", hex::encode(bytes))
 }
 
 /// Runs `$body` with `$c` bound to the backend connection.
@@ -643,7 +638,7 @@ pub(crate) async fn save_checkpoint(
     .map(drop)
 }
 
-fn begin(dialect: Dialect) -> &'static str {
+pub(crate) fn begin(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         Dialect::Postgres | Dialect::Mysql => "BEGIN",
@@ -667,6 +662,20 @@ fn begin_batch(dialect: Dialect) -> &'static str {
 
 async fn rollback(db: &mut Db) {
     let _ = db.execute_script("ROLLBACK", "rolling back").await;
+}
+
+/// `COMMIT`; when it fails (a deferred constraint, a busy database) the
+/// transaction is rolled back, so that what the caller records next (the
+/// failure) is not written into it and lost.
+///
+/// # Errors
+/// The COMMIT's error.
+pub(crate) async fn commit(db: &mut Db, what: &str) -> Result<(), crate::store::Error> {
+    let result = db.execute_script("COMMIT", what).await;
+    if result.is_err() {
+        rollback(db).await;
+    }
+    result
 }
 
 /// The revision's steps for `direction`, parsed for the connection's
@@ -836,7 +845,7 @@ async fn start(
         rollback(db).await;
         return Err(db_err("saving the checkpoint", m));
     }
-    db.execute_script("COMMIT", "committing").await?;
+    commit(db, "committing").await?;
     Ok(Some(cp))
 }
 
@@ -1061,7 +1070,7 @@ async fn move_on(
         rollback(db).await;
         return Err(db_err("saving the checkpoint", m));
     }
-    db.execute_script("COMMIT", "committing").await?;
+    commit(db, "committing").await?;
     Ok(Moved::To(Box::new(next)))
 }
 
@@ -1151,7 +1160,7 @@ async fn run_sql_step(
         rollback(db).await;
         return Err(db_err("saving the checkpoint", m));
     }
-    db.execute_script("COMMIT", "committing").await?;
+    commit(db, "committing").await?;
     emit(&DataEvent::StepFinished {
         label: &located.label,
         done: 0,
@@ -1414,7 +1423,7 @@ async fn generic_batch(
         .await?;
     match generic_batch_body(db, plan, id, cp).await {
         Ok(true) => {
-            db.execute_script("COMMIT", "committing a batch").await?;
+            commit(db, "committing a batch").await?;
             Ok(true)
         }
         other => {

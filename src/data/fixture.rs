@@ -14,7 +14,6 @@ use super::exec::{exec, fetch, json_insert_sql, Ctx, Val};
 use super::model::{Load, Located, OnConflict};
 use super::progress::{Checkpoint, DataEvent};
 use super::{sql, Error};
-use crate::dialect::Dialect;
 use crate::revision::Revision;
 use crate::store::Db;
 
@@ -146,11 +145,8 @@ pub(crate) async fn run_load(
         }
         let end = (done + n).min(rows.len());
         let payload = serde_json::Value::Array(rows[done..end].to_vec()).to_string();
-        let begin = match dialect {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres | Dialect::Mysql => "BEGIN",
-        };
-        db.execute_script(begin, "starting a transaction").await?;
+        db.execute_script(super::exec::begin(dialect), "starting a transaction")
+            .await?;
         if let Err(message) = exec(db, &insert, &[Val::Text(payload)]).await {
             let _ = db.execute_script("ROLLBACK", "rolling back").await;
             return Err(Error::Query {
@@ -178,7 +174,7 @@ pub(crate) async fn run_load(
                 message: m,
             });
         }
-        db.execute_script("COMMIT", "committing a batch").await?;
+        super::exec::commit(db, "committing a batch").await?;
         done = end;
         batches += 1;
         emit(&DataEvent::Batch {
@@ -237,35 +233,31 @@ pub async fn load_file(
         })?;
     // One transaction for the whole file: a failing chunk leaves the table
     // as it was (InnoDB on MySQL/MariaDB: the inserts are DML).
-    let begin = match dialect {
-        Dialect::Sqlite => "BEGIN IMMEDIATE",
-        Dialect::Postgres | Dialect::Mysql => "BEGIN",
-    };
-    db.execute_script(begin, "starting a transaction").await?;
+    db.execute_script(super::exec::begin(dialect), "starting a transaction")
+        .await?;
     let total = rows.len();
     let mut done = 0;
     let mut inserted = 0;
     for chunk in rows.chunks(batch_size.max(1)) {
         let payload = serde_json::Value::Array(chunk.to_vec()).to_string();
-        let result = exec(db, &insert, &[Val::Text(payload)]).await;
-        if let Ok(affected) = result {
-            inserted += affected;
-        }
-        if let Err(message) = result {
-            let _ = db.execute_script("ROLLBACK", "rolling back").await;
-            let (first, last) = (done + 1, done + chunk.len());
-            return Err(Error::Db {
-                what: format!(
-                    "loading {} into {table}: rows {first}..{last} of {total}{}; nothing was loaded",
-                    file.display(),
-                    csv_lines(file, first, last)
-                ),
-                message,
-            });
+        match exec(db, &insert, &[Val::Text(payload)]).await {
+            Ok(affected) => inserted += affected,
+            Err(message) => {
+                let _ = db.execute_script("ROLLBACK", "rolling back").await;
+                let (first, last) = (done + 1, done + chunk.len());
+                return Err(Error::Db {
+                    what: format!(
+                        "loading {} into {table}: rows {first}..{last} of {total}{}; nothing was loaded",
+                        file.display(),
+                        csv_lines(file, first, last)
+                    ),
+                    message,
+                });
+            }
         }
         done += chunk.len();
     }
-    db.execute_script("COMMIT", "committing").await?;
+    super::exec::commit(db, "committing").await?;
     Ok(Loaded {
         rows: done as u64,
         inserted: (on_conflict == OnConflict::Skip).then_some(inserted),

@@ -275,6 +275,32 @@ fn parse_list(
 /// - `split_field` ↔ `merge_fields`: the source column(s) rebuilt from the
 ///   target(s).
 pub fn reverse(op: &str, fields: &toml::Table) -> Option<(String, toml::Table)> {
+    // The reverse runs with the upgrade's `where`, evaluated after the
+    // upgrade: a `where` that reads a column the step writes would select
+    // other rows then (`where = "backup IS NULL"` matches none of the
+    // copied ones), so such a step has no derived reverse.
+    if let Some(filter) = fields.get("where").and_then(|v| v.as_str()) {
+        let written = ["to", "into", "column"]
+            .iter()
+            .filter_map(|k| fields.get(*k))
+            .flat_map(|v| match v {
+                toml::Value::String(s) => vec![s.clone()],
+                toml::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+                _ => vec![],
+            });
+        let words: Vec<String> = filter
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        for column in written {
+            if words.contains(&column.to_ascii_lowercase()) {
+                return None;
+            }
+        }
+    }
     let mut out = toml::Table::new();
     let copy = |out: &mut toml::Table, from: &str, to: &str| {
         if let Some(v) = fields.get(from) {
@@ -1016,6 +1042,32 @@ mod tests {
                 "{op}"
             );
         }
+        // A `where` on a column the step writes selects other rows after
+        // the upgrade: no derived reverse (write [[downgrade]]).
+        for (op, body) in [
+            (
+                "copy_field",
+                "from = \"email\"\nto = \"backup\"\nwhere = \"Backup IS NULL\"",
+            ),
+            (
+                "merge_fields",
+                "from = [\"a\", \"b\"]\ninto = \"full\"\nwhere = \"full = ''\"",
+            ),
+            (
+                "split_field",
+                "from = \"full\"\ninto = [\"a\", \"b\"]\nwhere = \"b IS NULL\"",
+            ),
+        ] {
+            let fields = table(&format!("table = \"t\"\n{body}"));
+            assert_eq!(reverse(op, &fields), None, "{op}");
+        }
+        assert!(reverse(
+            "copy_field",
+            &table(
+                "table = \"t\"\nfrom = \"email\"\nto = \"backup\"\nwhere = \"backups_done = 0\""
+            )
+        )
+        .is_some());
         // Without `where`, none is invented.
         let (_, got) = reverse(
             "copy_field",

@@ -204,8 +204,8 @@ pub fn render(
     Ok(out)
 }
 
-/// The single-column primary key of `table` (quoted, as the steps quote
-/// it) in the schema replayed from earlier revisions, quoted.
+/// The single-column primary key, quoted, of `table` (as the steps quote
+/// it) in the schema replayed from earlier revisions.
 fn known_key(before: &SchemaModel, table: &str, dialect: Dialect) -> Option<String> {
     let shape = before.shape(&sql::unquote(table))?;
     let column = match shape.primary_key.as_slice() {

@@ -235,29 +235,21 @@ fn statement(
     action: &BatchAction,
     cond: Option<&str>,
 ) -> Option<String> {
-    let where_ = |conds: &[&str]| {
-        let conds: Vec<&str> = cond.into_iter().chain(conds.iter().copied()).collect();
-        if conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conds.join(" AND "))
-        }
-    };
+    let where_ = cond.map_or_else(String::new, |c| format!(" WHERE {c}"));
     Some(match action {
         BatchAction::Update { table, set } => {
             let set: Vec<String> = set.iter().map(|(c, e)| format!("{c} = {e}")).collect();
-            format!("UPDATE {table} SET {}{}", set.join(", "), where_(&[]))
+            format!("UPDATE {table} SET {}{where_}", set.join(", "))
         }
         BatchAction::Insert {
             target,
             columns,
             exprs,
         } => format!(
-            "INSERT INTO {target} ({}) SELECT {} FROM {}{}",
+            "INSERT INTO {target} ({}) SELECT {} FROM {}{where_}",
             columns.join(", "),
             exprs.join(", "),
-            scan.from,
-            where_(&[])
+            scan.from
         ),
         BatchAction::Dedup { table, .. } => format!(
             "DELETE FROM {table} WHERE {key} IN (SELECT k FROM ({}) AS dup)",
@@ -269,7 +261,7 @@ fn statement(
 
 /// `SELECT d1.key AS k FROM table AS d1 WHERE [cond AND] EXISTS (a
 /// duplicate kept over it)`: the rows a `dedup` deletes (`None` for other
-/// actions). `cond` names the key unqualified; it is qualified with `d1`.
+/// actions).
 fn dedup_victims(
     dialect: Dialect,
     action: &BatchAction,
@@ -305,7 +297,9 @@ fn dedup_victims(
             )
         }
     };
-    let d1_cond = cond.map(|c| c.replace(key, &format!("d1.{key}")));
+    // `cond` (the key range and the user's filter) stands at d1's level,
+    // where its unqualified names resolve to d1: no rewriting needed.
+    let d1_cond = cond.map(str::to_string);
     let exists = format!(
         "EXISTS (SELECT 1 FROM {table} AS d2 WHERE {} AND {precedes})",
         same.join(" AND ")
@@ -419,7 +413,7 @@ mod tests {
         );
         assert_eq!(
             batch(Dialect::Postgres, &plain, "\"id\"", &dedup(Some("\"seen\""), false), true).unwrap(),
-            "DELETE FROM \"p\" WHERE \"id\" IN (SELECT k FROM (SELECT d1.\"id\" AS k FROM \"p\" AS d1 WHERE d1.\"id\" > $1 AND d1.\"id\" <= $2 AND EXISTS (SELECT 1 FROM \"p\" AS d2 WHERE d2.\"email\" IS NOT DISTINCT FROM d1.\"email\" AND (d2.\"seen\" > d1.\"seen\" OR (d2.\"seen\" IS NOT NULL AND d1.\"seen\" IS NULL) OR (d2.\"seen\" IS NOT DISTINCT FROM d1.\"seen\" AND d2.\"id\" > d1.\"id\")))) AS dup)"
+            "DELETE FROM \"p\" WHERE \"id\" IN (SELECT k FROM (SELECT d1.\"id\" AS k FROM \"p\" AS d1 WHERE \"id\" > $1 AND \"id\" <= $2 AND EXISTS (SELECT 1 FROM \"p\" AS d2 WHERE d2.\"email\" IS NOT DISTINCT FROM d1.\"email\" AND (d2.\"seen\" > d1.\"seen\" OR (d2.\"seen\" IS NOT NULL AND d1.\"seen\" IS NULL) OR (d2.\"seen\" IS NOT DISTINCT FROM d1.\"seen\" AND d2.\"id\" > d1.\"id\")))) AS dup)"
         );
         let update = BatchAction::Update {
             table: "\"p\"".into(),

@@ -379,11 +379,15 @@ impl Db {
                     // server checks the socket while it runs and aborts
                     // (and rolls back) within a second instead of
                     // finishing and committing the revision on its own.
+                    // Best effort: a server that cannot watch sockets (or
+                    // does not allow the setting) still runs migrations.
                     if conn.server_version_num().is_some_and(|v| v >= 140_000) {
-                        sqlx::raw_sql("SET client_connection_check_interval = 1000")
+                        if let Err(e) = sqlx::raw_sql("SET client_connection_check_interval = 1000")
                             .execute(&mut conn)
                             .await
-                            .map_err(connect_err)?;
+                        {
+                            tracing::debug!("client_connection_check_interval not set: {e}");
+                        }
                     }
                     Ok(Db::Postgres(conn))
                 }
