@@ -1176,6 +1176,8 @@ struct Plan<'a> {
     action: &'a BatchAction,
     /// Rows per batch the boundaries take.
     size: u64,
+    /// The last batch's boundary without / with a lower bound.
+    tails: (String, String),
     /// Boundary without / with a lower bound.
     bounds: (String, String),
     /// Batch statement without / with a lower bound (`None`: transform).
@@ -1267,6 +1269,14 @@ impl Plan<'_> {
         }
     }
 
+    fn tail(&self, has_lo: bool) -> &str {
+        if has_lo {
+            &self.tails.1
+        } else {
+            &self.tails.0
+        }
+    }
+
     fn bound(&self, has_lo: bool) -> &str {
         if has_lo {
             &self.bounds.1
@@ -1330,6 +1340,10 @@ async fn run_batched(
         action,
         pg: (dialect == Dialect::Postgres).then(|| PgPlan::new(ctx.tables, &bounds, &batches)),
         size,
+        tails: (
+            sql::boundary_tail(dialect, scan, key, false),
+            sql::boundary_tail(dialect, scan, key, true),
+        ),
         bounds,
         batches,
         read: read_row_sql(dialect, ctx.tables),
@@ -1475,19 +1489,23 @@ async fn generic_batch_body(
         }
     }
     let lo = cp.last_key.as_ref().map(Val::from_json);
-    let (hi, rows) = match bound {
-        Some(b) => b,
-        None => {
-            let bound_sql = plan.bound(lo.is_some());
-            let row = first_row(db, bound_sql, lo.as_slice())
-                .await
-                .map_err(|m| query_err(site, bound_sql, m))?;
-            match row.as_slice() {
-                [hi, count] => (hi.clone(), count.as_f64().unwrap_or(0.0) as u64),
-                _ => (Val::Null, 0),
-            }
-        }
+    let read_bound = async |db: &mut Db, sql: &str| -> Result<(Val, u64), Error> {
+        let row = first_row(db, sql, lo.as_slice())
+            .await
+            .map_err(|m| query_err(site, sql, m))?;
+        Ok(match row.as_slice() {
+            [hi, count] => (hi.clone(), count.as_f64().unwrap_or(0.0) as u64),
+            _ => (Val::Null, 0),
+        })
     };
+    let (mut hi, mut rows) = match bound {
+        Some(b) => b,
+        None => read_bound(db, plan.bound(lo.is_some())).await?,
+    };
+    if hi == Val::Null {
+        // Fewer than a batch left: the rest is the last batch.
+        (hi, rows) = read_bound(db, plan.tail(lo.is_some())).await?;
+    }
     if hi == Val::Null || rows == 0 {
         return Ok(false);
     }
@@ -1598,20 +1616,25 @@ fn sqlite_batch_body(
     }
     drop(read);
     let lo = cp.last_key.as_ref().map(Val::from_json);
-    let bound_sql = plan.bound(lo.is_some());
     let q_err = |sql: &str, e: sqlx::Error| query_err(site, sql, db_message(&e));
-    let mut bound = conn.prepare(bound_sql).map_err(|e| q_err(bound_sql, e))?;
     let lo_bind: Vec<Bind<'_>> = lo.iter().map(bind_of).collect();
-    bound.bind_all(&lo_bind).map_err(|e| q_err(bound_sql, e))?;
-    let (hi, rows) = if bound.step().map_err(|e| q_err(bound_sql, e))? {
-        (
-            cell_val(bound.column(0)),
-            cell_val(bound.column(1)).as_f64().unwrap_or(0.0) as u64,
-        )
-    } else {
-        (Val::Null, 0)
+    let read_bound = |sql: &str| -> Result<(Val, u64), Error> {
+        let mut bound = conn.prepare(sql).map_err(|e| q_err(sql, e))?;
+        bound.bind_all(&lo_bind).map_err(|e| q_err(sql, e))?;
+        Ok(if bound.step().map_err(|e| q_err(sql, e))? {
+            (
+                cell_val(bound.column(0)),
+                cell_val(bound.column(1)).as_f64().unwrap_or(0.0) as u64,
+            )
+        } else {
+            (Val::Null, 0)
+        })
     };
-    drop(bound);
+    let (mut hi, mut rows) = read_bound(plan.bound(lo.is_some()))?;
+    if hi == Val::Null {
+        // Fewer than a batch left: the rest is the last batch.
+        (hi, rows) = read_bound(plan.tail(lo.is_some()))?;
+    }
     if hi == Val::Null || rows == 0 {
         return Ok(false);
     }

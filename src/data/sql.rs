@@ -175,34 +175,46 @@ fn with_filter(cond: String, filter: Option<&str>) -> String {
     }
 }
 
-/// The batch boundary: the key of the `n`-th row after the last key and
-/// how many rows that is (`MAX(k), COUNT(*)` over the next `n` keys).
-/// One bind (the last key) unless `has_lo` is false.
-pub fn boundary(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool, n: u64) -> String {
+/// ` WHERE key > ? [AND (filter)]` (no lower bound unless `has_lo`).
+fn after_lo(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool) -> String {
     let mut p = Params::new(dialect);
     let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
-    let cond = match (lo, scan.filter.as_deref()) {
+    match (lo, scan.filter.as_deref()) {
         (Some(lo), Some(f)) => format!(" WHERE {lo} AND ({f})"),
         (Some(lo), None) => format!(" WHERE {lo}"),
         (None, Some(f)) => format!(" WHERE ({f})"),
         (None, None) => String::new(),
-    };
+    }
+}
+
+/// The batch boundary: one row, the key of the `n`-th row after the last
+/// key and `n` — or NULL when fewer rows are left (then [`boundary_tail`]
+/// gives the rest). The batch itself is the keyset range `key > last AND
+/// key <= boundary`; the `OFFSET` here only finds its end, stepping over
+/// `n` index entries from the last key (an index range scan like `LIMIT
+/// n`, not OFFSET pagination from the table's start), and costs a fifth
+/// of `MAX/COUNT` over a `LIMIT n` subquery on SQLite. One bind (the last
+/// key) unless `has_lo` is false.
+pub fn boundary(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool, n: u64) -> String {
+    let cond = after_lo(dialect, scan, key, has_lo);
     format!(
-        "SELECT MAX(b.k), COUNT(*) FROM (SELECT {key} AS k FROM {}{cond} ORDER BY {key} LIMIT {n}) AS b",
-        scan.from
+        "SELECT (SELECT {key} FROM {}{cond} ORDER BY {key} LIMIT 1 OFFSET {}) AS hi, {n} AS n",
+        scan.from,
+        n.saturating_sub(1)
     )
+}
+
+/// The last batch's boundary: the greatest key after the last one and how
+/// many rows that is (`MAX, COUNT(*)`; fewer than a batch). Binds as
+/// [`boundary`].
+pub fn boundary_tail(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool) -> String {
+    let cond = after_lo(dialect, scan, key, has_lo);
+    format!("SELECT MAX({key}), COUNT(*) FROM {}{cond}", scan.from)
 }
 
 /// The rows the step would touch from the last key on (`COUNT(*)`).
 pub fn count(dialect: Dialect, scan: &Scan, key: &str, has_lo: bool) -> String {
-    let mut p = Params::new(dialect);
-    let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
-    let cond = match (lo, scan.filter.as_deref()) {
-        (Some(lo), Some(f)) => format!(" WHERE {lo} AND ({f})"),
-        (Some(lo), None) => format!(" WHERE {lo}"),
-        (None, Some(f)) => format!(" WHERE ({f})"),
-        (None, None) => String::new(),
-    };
+    let cond = after_lo(dialect, scan, key, has_lo);
     format!("SELECT COUNT(*) FROM {}{cond}", scan.from)
 }
 
@@ -326,15 +338,9 @@ pub fn dry_count(
     has_lo: bool,
 ) -> String {
     if matches!(action, BatchAction::Dedup { .. }) {
-        let mut p = Params::new(dialect);
-        let lo = has_lo.then(|| format!("{key} > {}", p.marker()));
-        let cond = match (lo, scan.filter.as_deref()) {
-            (Some(lo), Some(f)) => Some(format!("{lo} AND ({f})")),
-            (Some(lo), None) => Some(lo),
-            (None, Some(f)) => Some(format!("({f})")),
-            (None, None) => None,
-        };
-        if let Some(victims) = dedup_victims(dialect, action, key, cond.as_deref()) {
+        let cond = after_lo(dialect, scan, key, has_lo);
+        let cond = cond.strip_prefix(" WHERE ");
+        if let Some(victims) = dedup_victims(dialect, action, key, cond) {
             return format!("SELECT COUNT(*) FROM ({victims}) AS dup");
         }
     }
@@ -443,11 +449,17 @@ mod tests {
             batch(Dialect::Sqlite, &scan(), "\"id\"", &update, false).unwrap(),
             "UPDATE \"users\" SET \"email\" = lower(email) WHERE \"id\" <= ? AND (email IS NOT NULL)"
         );
+        // The end of a batch: the 100th key after the last one (an index
+        // range scan from the last key), or NULL near the end, where the
+        // tail query gives the rest.
         assert_eq!(
             boundary(Dialect::Mysql, &scan(), "`id`", true, 100),
-            "SELECT MAX(b.k), COUNT(*) FROM (SELECT `id` AS k FROM \"users\" WHERE `id` > ? AND (email IS NOT NULL) ORDER BY `id` LIMIT 100) AS b"
+            "SELECT (SELECT `id` FROM \"users\" WHERE `id` > ? AND (email IS NOT NULL) ORDER BY `id` LIMIT 1 OFFSET 99) AS hi, 100 AS n"
         );
-        assert!(!boundary(Dialect::Mysql, &scan(), "`id`", true, 100).contains("OFFSET"));
+        assert_eq!(
+            boundary_tail(Dialect::Postgres, &scan(), "\"id\"", false),
+            "SELECT MAX(\"id\"), COUNT(*) FROM \"users\" WHERE (email IS NOT NULL)"
+        );
     }
 
     #[test]
