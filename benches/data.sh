@@ -107,7 +107,7 @@ awk -v n="$N" -v b="$BATCH" -v q="'" 'BEGIN {
   print "CREATE TABLE v (version TEXT PRIMARY KEY, state TEXT, progress TEXT); INSERT INTO v VALUES (" q "d1" q ", " q "running" q ", " q "{}" q ");"
   for (k = 0; k < n; k += b) {
     printf "BEGIN IMMEDIATE; SELECT state, progress FROM v WHERE version = %sd1%s; ", q, q
-    printf "SELECT MAX(b.k), COUNT(*) FROM (SELECT id AS k FROM users WHERE id > %d ORDER BY id LIMIT %d) AS b; ", k, b
+    printf "SELECT (SELECT id FROM users WHERE id > %d ORDER BY id LIMIT 1 OFFSET %d), %d; ", k, b - 1, b
     printf "UPDATE users SET email = lower(trim(email)) WHERE id > %d AND id <= %d; ", k, k + b
     printf "UPDATE v SET progress = json_set(progress, %s$.last_key%s, %d) WHERE version = %sd1%s; COMMIT;\n", q, q, k + b, q, q
   }
