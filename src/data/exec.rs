@@ -7,10 +7,11 @@
 //! batch and its checkpoint or neither. The next run reads the checkpoint
 //! and goes on after `last_key`: no row twice, none skipped.
 //!
-//! Batches are keyset ranges, never OFFSET scans: the boundary of a batch
-//! is `MAX(k)` of the next `batch_size` keys after the last one (an index
-//! range scan of `batch_size` entries), and the batch is `key > last AND
-//! key <= boundary`. The checkpoint is re-read inside each batch's
+//! Batches are keyset ranges, never OFFSET pages: the end of a batch is
+//! the `n`-th key after the last one (`LIMIT 1 OFFSET n-1` after `key >
+//! last`: an index range scan of `n` entries from the last key), or the
+//! greatest key when fewer are left, and the batch is `key > last AND key
+//! <= end`; `n` is `batch_size` or the time-sized [`super::sizer`] value. The checkpoint is re-read inside each batch's
 //! transaction (SQLite takes `BEGIN IMMEDIATE`), so the database, not the
 //! process, says where the run stands.
 //!
