@@ -592,7 +592,7 @@ fn adopt_stored(cp: &mut Checkpoint, state: &str, text: &str) {
 }
 
 /// The checkpoint after a batch of `rows` rows ending at `hi`.
-fn advance(cp: &mut Checkpoint, hi: &Val, rows: u64, started: Instant, at_start: u64) {
+pub(crate) fn advance(cp: &mut Checkpoint, hi: &Val, rows: u64, started: Instant, at_start: u64) {
     cp.last_key = Some(hi.to_json());
     cp.rows_done += rows;
     let secs = started.elapsed().as_secs_f64();

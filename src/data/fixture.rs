@@ -160,12 +160,9 @@ pub(crate) async fn run_load(
                 ),
             });
         }
-        cp.rows_done = end as u64;
-        cp.last_key = Some(serde_json::json!(end));
-        let secs = started.elapsed().as_secs_f64();
-        if secs > 0.0 {
-            cp.rate = Some((cp.rows_done - at_start) as f64 / secs);
-        }
+        // The last key of a load is the fixture row reached.
+        let end_key = Val::Int(i64::try_from(end).unwrap_or(i64::MAX));
+        super::exec::advance(cp, &end_key, (end - done) as u64, started, at_start);
         let save = super::exec::save_checkpoint(db, ctx, &rev.id, cp).await;
         if let Err(m) = save {
             let _ = db.execute_script("ROLLBACK", "rolling back").await;

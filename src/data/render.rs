@@ -88,7 +88,8 @@ pub fn render(
                 let key = scan.key.clone().or_else(|| {
                     scan.table
                         .as_deref()
-                        .and_then(|t| known_key(before, t, dialect))
+                        .and_then(|t| known_key(before, t))
+                        .and_then(|k| sql::quote_ident(dialect, &k).ok())
                 });
                 match (action, key) {
                     (BatchAction::Transform { table, set }, _) => {
@@ -136,9 +137,7 @@ pub fn render(
                 // The conflict target: `key`, else the primary key the
                 // earlier revisions give the table.
                 let conflict_key: Vec<String> = if load.key.is_empty() {
-                    known_key(before, &load.table, dialect)
-                        .map(|k| vec![sql::unquote(&k)])
-                        .unwrap_or_default()
+                    known_key(before, &load.table).into_iter().collect()
                 } else {
                     load.key.clone()
                 };
@@ -204,9 +203,9 @@ pub fn render(
     Ok(out)
 }
 
-/// The single-column primary key, quoted, of `table` (as the steps quote
-/// it) in the schema replayed from earlier revisions.
-fn known_key(before: &SchemaModel, table: &str, dialect: Dialect) -> Option<String> {
+/// The single-column primary key (unquoted) of `table` (quoted, as the
+/// steps hold it) in the schema replayed from earlier revisions.
+fn known_key(before: &SchemaModel, table: &str) -> Option<String> {
     let shape = before.shape(&sql::unquote(table))?;
     let column = match shape.primary_key.as_slice() {
         [one] => one.clone(),
@@ -219,7 +218,7 @@ fn known_key(before: &SchemaModel, table: &str, dialect: Dialect) -> Option<Stri
         }
         _ => return None,
     };
-    sql::quote_ident(dialect, &column).ok()
+    Some(column)
 }
 
 fn conflict_clause(

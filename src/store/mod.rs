@@ -468,16 +468,13 @@ impl Db {
         };
         match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(c) => on_raw_handle(c, |h| {
-                for (i, part) in parts.iter().enumerate() {
-                    raw::exec(h, part, false).map_err(|e| (Some(i), e))?;
-                }
-                Ok(())
-            })
-            .await
-            .map_err(|e| (None, e))
-            .and_then(|r| r)
-            .map_err(|(i, e)| (i, query(e))),
+            Db::Sqlite(_) => {
+                let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+                self.with_raw_sqlite(what, |raw| raw.execute_parts(&parts, what))
+                    .await
+                    .map_err(|e| (None, e))?
+                    .map_err(|(i, e)| (Some(i), e))
+            }
             #[cfg(feature = "postgres")]
             Db::Postgres(c) => {
                 let mut script = String::new();
