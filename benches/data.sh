@@ -31,8 +31,18 @@
 #   N=200000 RUNS=2 benches/data.sh
 #   SKIP_PG=1 benches/data.sh             (SQLite only)
 #   SKIP_SQLITE=1 benches/data.sh         (PostgreSQL only)
+#   ONLY="update floor" benches/data.sh   (these pairs only: update update/B transform floor)
+#   RAW=1 benches/data.sh                 (print every pair's ratio)
 #   RETORT_BIN=target/release/retort benches/data.sh
 #   PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+#   PG_TMPFS=1 benches/data.sh            (PostgreSQL pairs on a throwaway
+#                                          cluster in /dev/shm, see below)
+#
+# PG_TMPFS: the disk's sync latency on these machines moves 10-25x within
+# an hour, and one UPDATE of 1M rows fsyncs ~15 WAL segments, so pairs on
+# the disk-backed server scatter by +-30 %. A cluster initialised in
+# /dev/shm (stock settings, its own port) takes the disk out and measures
+# what retort adds in CPU and round trips; both figures go in the notes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +57,24 @@ fi
 BIN="$(realpath "$BIN")"
 
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+cleanup() {
+  if [[ -n "${PG_TMP_DIR:-}" ]]; then
+    su postgres -c "$PG_BIN/pg_ctl -D $PG_TMP_DIR -m immediate stop" >/dev/null 2>&1 || true
+    rm -rf "$PG_TMP_DIR"
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+if [[ -n "${PG_TMPFS:-}" ]]; then
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  PG_TMP_DIR="$(mktemp -d /dev/shm/retort-pg.XXXXXX)"
+  chown postgres "$PG_TMP_DIR"
+  PG_TMP_PORT="${PG_TMP_PORT:-5499}"
+  su postgres -c "$PG_BIN/initdb -D $PG_TMP_DIR/data -A trust -U postgres" >/dev/null
+  PG_TMP_DIR="$PG_TMP_DIR/data"
+  su postgres -c "$PG_BIN/pg_ctl -D $PG_TMP_DIR -o '-p $PG_TMP_PORT -k /tmp -c listen_addresses=127.0.0.1' -l $PG_TMP_DIR/log -w start" >/dev/null
+  PG_URL="postgres://postgres@127.0.0.1:$PG_TMP_PORT/postgres?sslmode=disable"
+fi
 
 project() { # dir step-toml
   mkdir -p "$1/migrations/data"
@@ -81,6 +108,9 @@ set = { email = "{{ email|trim|lower }}" }'
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+quartile() { # q (1 or 3): by linear interpolation between order statistics
+  sort -g | awk -v q="$1" '{a[NR]=$1} END {p = 1 + (NR - 1) * q / 4; i = int(p); f = p - i; print (i < NR) ? a[i] + f * (a[i+1] - a[i]) : a[i]}'
+}
 
 # ---- SQLite -------------------------------------------------------------
 make_sqlite() { # file rows
@@ -120,12 +150,24 @@ sqlite_plain() {
 }
 
 run_pair() { # name retort-fn baseline-fn arg backend [baseline label]
-  local a=() b=()
+  local token="${1//[0-9]/}"; token="${token/\//\/B}" # update/10000 -> update/B
+  if [[ -n "${ONLY:-}" && " $ONLY " != *" $token "* ]]; then return; fi
+  local a=() b=() r=()
   for i in $(seq "$RUNS"); do
-    if (( i % 2 )); then a+=("$($2 "$4")"); b+=("$($3)"); else b+=("$($3)"); a+=("$($2 "$4")"); fi
+    local ta tb
+    if (( i % 2 )); then ta=$($2 "$4"); tb=$($3); else tb=$($3); ta=$($2 "$4"); fi
+    a+=("$ta"); b+=("$tb"); r+=("$(echo "$ta / $tb" | bc -l)")
   done
-  local ma mb; ma=$(printf '%s\n' "${a[@]}" | median); mb=$(printf '%s\n' "${b[@]}" | median)
-  printf '%-12s %-10s retort %6.2f s   %s %6.2f s   ratio %.2fx\n' "$1" "$5" "$ma" "${6:-plain UPDATE}" "$mb" "$(echo "$ma / $mb" | bc -l)"
+  local ma mb mr lo hi
+  ma=$(printf '%s\n' "${a[@]}" | median); mb=$(printf '%s\n' "${b[@]}" | median)
+  # Each pair ran back to back, so its ratio cancels the drift of the
+  # machine between pairs; the median of those ratios is the figure, and
+  # the quartiles say how far to trust it.
+  mr=$(printf '%s\n' "${r[@]}" | median)
+  lo=$(printf '%s\n' "${r[@]}" | quartile 1); hi=$(printf '%s\n' "${r[@]}" | quartile 3)
+  printf '%-12s %-10s retort %6.2f s   %s %6.2f s   ratio %.3fx (pairs: median %.3fx, quartiles %.3f-%.3f, n=%d)\n' \
+    "$1" "$5" "$ma" "${6:-plain UPDATE}" "$mb" "$(echo "$ma / $mb" | bc -l)" "$mr" "$lo" "$hi" "$RUNS"
+  if [[ -n "${RAW:-}" ]]; then printf '  pair %s\n' "${r[@]}"; fi
 }
 
 echo "N=$N RUNS=$RUNS BATCH=$BATCH load: $(cut -d' ' -f1-3 /proc/loadavg)"
