@@ -58,21 +58,20 @@ BIN="$(realpath "$BIN")"
 
 WORK="$(mktemp -d)"
 cleanup() {
-  if [[ -n "${PG_TMP_DIR:-}" ]]; then
-    su postgres -c "$PG_BIN/pg_ctl -D $PG_TMP_DIR -m immediate stop" >/dev/null 2>&1 || true
-    rm -rf "$PG_TMP_DIR"
+  if [[ -n "${PG_TMP_ROOT:-}" ]]; then
+    su postgres -c "$PG_BIN/pg_ctl -D $PG_TMP_ROOT/data -m immediate stop" >/dev/null 2>&1 || true
+    rm -rf "$PG_TMP_ROOT"
   fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 if [[ -n "${PG_TMPFS:-}" ]]; then
   PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-  PG_TMP_DIR="$(mktemp -d /dev/shm/retort-pg.XXXXXX)"
-  chown postgres "$PG_TMP_DIR"
+  PG_TMP_ROOT="$(mktemp -d /dev/shm/retort-pg.XXXXXX)"
+  chown postgres "$PG_TMP_ROOT"
   PG_TMP_PORT="${PG_TMP_PORT:-5499}"
-  su postgres -c "$PG_BIN/initdb -D $PG_TMP_DIR/data -A trust -U postgres" >/dev/null
-  PG_TMP_DIR="$PG_TMP_DIR/data"
-  su postgres -c "$PG_BIN/pg_ctl -D $PG_TMP_DIR -o '-p $PG_TMP_PORT -k /tmp -c listen_addresses=127.0.0.1' -l $PG_TMP_DIR/log -w start" >/dev/null
+  su postgres -c "$PG_BIN/initdb -D $PG_TMP_ROOT/data -A trust -U postgres" >/dev/null
+  su postgres -c "$PG_BIN/pg_ctl -D $PG_TMP_ROOT/data -o '-p $PG_TMP_PORT -k /tmp -c listen_addresses=127.0.0.1' -l $PG_TMP_ROOT/log -w start" >/dev/null
   PG_URL="postgres://postgres@127.0.0.1:$PG_TMP_PORT/postgres?sslmode=disable"
 fi
 
