@@ -1207,6 +1207,12 @@ struct PgPlan {
     batch_save: (Option<String>, Option<String>),
     /// The version table, quoted.
     version_table: String,
+    /// Batches may be key spans (see [`span_batch`]): an `update` sized
+    /// by time.
+    spans: bool,
+    /// The next batch is a key span: the last batch had an integer key
+    /// range at least half full.
+    by_span: std::cell::Cell<bool>,
 }
 
 /// `WITH batch AS (<statement>) UPDATE _versions SET … progress = $n …`:
@@ -1225,6 +1231,7 @@ impl PgPlan {
         tables: &VersionTables,
         bounds: &(String, String),
         batches: &(Option<String>, Option<String>),
+        spans: bool,
     ) -> PgPlan {
         let vt = version_table(Dialect::Postgres, tables);
         PgPlan {
@@ -1234,6 +1241,8 @@ impl PgPlan {
                 batches.1.as_deref().map(|b| pg_with_checkpoint(&vt, b, 2)),
             ),
             version_table: vt,
+            spans,
+            by_span: std::cell::Cell::new(false),
         }
     }
 
@@ -1339,7 +1348,11 @@ async fn run_batched(
         scan,
         key,
         action,
-        pg: (dialect == Dialect::Postgres).then(|| PgPlan::new(ctx.tables, &bounds, &batches)),
+        pg: (dialect == Dialect::Postgres).then(|| {
+            let spans = matches!(action, BatchAction::Update { .. })
+                && matches!(sizer, Sizer::Timed { .. });
+            PgPlan::new(ctx.tables, &bounds, &batches, spans)
+        }),
         size,
         tails: (
             sql::boundary_tail(dialect, scan, key, false),
@@ -1455,6 +1468,11 @@ async fn generic_batch_body(
     cp: &mut Checkpoint,
 ) -> Result<bool, Error> {
     let site = plan.site;
+    if let Some(pg) = plan.pg.as_ref().filter(|pg| pg.by_span.get()) {
+        if let Some(more) = span_batch(db, plan, pg, id, cp).await? {
+            return Ok(more);
+        }
+    }
     let id_val = Val::Text(id.to_string());
     // The database's checkpoint is the truth (a killed client's last batch
     // may still be committing: `FOR UPDATE` waits for it).
@@ -1510,6 +1528,11 @@ async fn generic_batch_body(
     if hi == Val::Null || rows == 0 {
         return Ok(false);
     }
+    if let (Some(pg), Some(Val::Int(lo)), Val::Int(hi)) = (&plan.pg, &lo, &hi) {
+        // Dense integer keys: the next batch can be a key span.
+        pg.by_span
+            .set(pg.spans && hi.saturating_sub(*lo) < (rows as i64).saturating_mul(2));
+    }
     let mut binds: Vec<Val> = lo.iter().cloned().collect();
     binds.push(hi.clone());
     advance(cp, &hi, rows, plan.started, plan.at_start);
@@ -1561,6 +1584,64 @@ async fn generic_batch_body(
             .map_err(|m| db_err("saving the checkpoint", m))?;
     }
     Ok(true)
+}
+
+/// A batch of an `update` on PostgreSQL as the key span `last < key <=
+/// last + n` (integer keys), without a boundary scan; `None` when the
+/// checkpoint's key is not an integer (the caller finds the boundary).
+///
+/// Finding a batch's end steps over `n` index entries (an index-only
+/// scan), 2 % of the server's instructions for an `update` of 200,000
+/// rows (callgrind; design notes). With integer keys a span of `n` values
+/// holds at most `n` rows, so a span batch is never larger than the size
+/// asked; the `UPDATE`'s row count is the batch's rows (the same rows a
+/// boundary would have counted: the range and the step's `where`). Spans
+/// are used while keys are dense: after a batch whose key range was less
+/// than twice its rows, and until a span batch finds fewer than half of
+/// `n` rows (sparse keys, a gap, or the end of the table); then the next
+/// batch finds its end by the boundary again, which also detects the end
+/// of the table. Same transaction and checkpoint rules as any batch: the
+/// checkpoint is re-read `FOR UPDATE`, and the range's end is committed
+/// with the batch.
+async fn span_batch(
+    db: &mut Db,
+    plan: &Plan<'_>,
+    pg: &PgPlan,
+    id: &str,
+    cp: &mut Checkpoint,
+) -> Result<Option<bool>, Error> {
+    let site = plan.site;
+    let id_val = Val::Text(id.to_string());
+    let row = first_row(db, &plan.read, std::slice::from_ref(&id_val))
+        .await
+        .map_err(|m| db_err("reading the checkpoint", m))?;
+    if let [Val::Text(state), Val::Text(text)] = row.as_slice() {
+        adopt_stored(cp, state, text);
+    }
+    let lo = match cp.last_key.as_ref().map(Val::from_json) {
+        Some(Val::Int(lo)) => lo,
+        _ => {
+            pg.by_span.set(false);
+            return Ok(None);
+        }
+    };
+    let Some(hi) = i64::try_from(plan.size)
+        .ok()
+        .and_then(|n| lo.checked_add(n))
+    else {
+        pg.by_span.set(false);
+        return Ok(None);
+    };
+    let stmt = plan.batch(true);
+    let rows = exec(db, stmt, &[Val::Int(lo), Val::Int(hi)])
+        .await
+        .map_err(|m| query_err(site, stmt, m))?;
+    pg.by_span.set(rows.saturating_mul(2) >= plan.size);
+    advance(cp, &Val::Int(hi), rows, plan.started, plan.at_start);
+    exec(db, &plan.save, &[Val::Text(cp.to_json()), id_val])
+        .await
+        .map_err(|m| db_err("saving the checkpoint", m))?;
+    Ok(Some(true))
 }
 
 /// One batch on SQLite in ONE hand-off to sqlx's worker thread: the

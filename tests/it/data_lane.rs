@@ -82,6 +82,14 @@ downgrade = []
 fn kill_and_resume_exactly_once(live: Live) {
     items_table(&live, ROWS);
     data_rev(&live, BUMP);
+    kill_until_done(&live, ROWS as i64);
+}
+
+/// Starts `upgrade head` and `kill -9`s it after a growing delay until a
+/// run finishes; after each kill no row of `items` has `counter > 1` and
+/// a checkpoint taken mid-step agrees with the rows done. `rows`: the
+/// rows the step bumps.
+pub(super) fn kill_until_done(live: &Live, rows: i64) {
     let mut kills = 0;
     let mut partial_seen = false;
     let mut finished = false;
@@ -98,7 +106,7 @@ fn kill_and_resume_exactly_once(live: Live) {
                 let done = live.count("SELECT COUNT(*) FROM items WHERE counter = 1");
                 let twice = live.count("SELECT COUNT(*) FROM items WHERE counter > 1");
                 assert_eq!(twice, 0, "a row was processed twice after kill {kills}");
-                if done > 0 && done < ROWS as i64 {
+                if done > 0 && done < rows {
                     partial_seen = true;
                     let rows = live.version_rows();
                     let row = rows.iter().find(|r| r.version == "b1").unwrap();
@@ -118,7 +126,7 @@ fn kill_and_resume_exactly_once(live: Live) {
     );
     assert_eq!(
         live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
-        ROWS as i64
+        rows
     );
     live.assert_applied(&["a1", "b1"]);
 }

@@ -5,6 +5,7 @@ mod data_checks;
 mod data_lane;
 mod data_live;
 mod data_once;
+mod data_spans;
 mod errors;
 mod example;
 mod failure;
