@@ -1707,13 +1707,30 @@ pub async fn dry_run(
                     Err(e) => (None, format!("cannot count: {e}")),
                 }
             }
-            (DataStep::Load(load), _) => match super::fixture::read_fixture(&load.file) {
-                Ok((_, rows)) => {
+            (DataStep::Load(load), _) => match super::fixture::read_fixture_file(&load.file) {
+                Ok(fixture) => {
                     let done = at.map_or(0, |cp| cp.rows_done);
-                    (
-                        Some((rows.len() as u64).saturating_sub(done)),
-                        format!("rows in {}", load.file.display()),
-                    )
+                    let changed = at.is_some_and(|cp| {
+                        cp.rows_done > 0
+                            && cp
+                                .fixture_sha256
+                                .as_ref()
+                                .is_some_and(|was| *was != fixture.sha256)
+                    });
+                    if changed {
+                        (
+                            None,
+                            format!(
+                                "{} changed after {done} of its rows were loaded: the run will refuse to resume",
+                                load.file.display()
+                            ),
+                        )
+                    } else {
+                        (
+                            Some((fixture.rows.len() as u64).saturating_sub(done)),
+                            format!("rows in {}", load.file.display()),
+                        )
+                    }
                 }
                 Err(e) => (None, e.to_string()),
             },

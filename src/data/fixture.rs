@@ -5,10 +5,14 @@
 //! array of objects (the first object's keys are the columns). Rows are
 //! inserted in batches, each batch as ONE statement with the batch as one
 //! JSON bind parameter; in a `load` step each batch is committed with its
-//! checkpoint (`last_key` is the number of fixture rows loaded), while
-//! `retort data load` runs the whole file in one transaction.
+//! checkpoint (`last_key` is the number of fixture rows loaded, and the
+//! checkpoint records the file's SHA-256 so that a resume refuses a file
+//! that changed), while `retort data load` runs the whole file in one
+//! transaction.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
 
 use super::exec::{exec, fetch, json_insert_sql, Ctx, Val};
 use super::model::{Load, Located, OnConflict};
@@ -17,16 +21,59 @@ use super::{sql, Error};
 use crate::revision::Revision;
 use crate::store::Db;
 
+/// A fixture file as read once: its columns, its rows and the digest of
+/// the bytes they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fixture {
+    /// Column names (CSV header, or the JSON objects' keys in first-seen
+    /// order).
+    pub columns: Vec<String>,
+    /// The rows as JSON objects.
+    pub rows: Vec<serde_json::Value>,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
 /// Reads a fixture: the columns and the rows as JSON objects.
 ///
 /// # Errors
 /// [`Error::File`] naming the file (and the CSV record).
 pub fn read_fixture(path: &Path) -> Result<(Vec<String>, Vec<serde_json::Value>), Error> {
+    let fixture = read_fixture_file(path)?;
+    Ok((fixture.columns, fixture.rows))
+}
+
+/// Reads a fixture and the SHA-256 of its bytes (the digest is of the very
+/// bytes parsed).
+///
+/// # Errors
+/// [`Error::File`] naming the file (and the CSV record).
+pub fn read_fixture_file(path: &Path) -> Result<Fixture, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let (columns, rows) = parse_fixture(path, bytes)?;
+    Ok(Fixture {
+        columns,
+        rows,
+        sha256,
+    })
+}
+
+/// The columns and rows of a fixture's bytes (`path`: its name, which
+/// says CSV or JSON and appears in errors).
+fn parse_fixture(
+    path: &Path,
+    bytes: Vec<u8>,
+) -> Result<(Vec<String>, Vec<serde_json::Value>), Error> {
     let err = |message: String| Error::File {
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| err("not valid UTF-8 text; save the fixture as UTF-8".to_string()))?;
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -88,6 +135,16 @@ async fn primary_key(db: &mut Db, table: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The fixture of `load` as written in `rev` (relative to the revision's
+/// directory), not this machine's absolute path.
+pub(crate) fn file_as_written(rev: &Revision, load: &Load) -> PathBuf {
+    rev.path
+        .parent()
+        .and_then(|dir| load.file.strip_prefix(dir).ok())
+        .unwrap_or(&load.file)
+        .to_path_buf()
+}
+
 /// Runs a `load` step from its checkpoint.
 pub(crate) async fn run_load(
     db: &mut Db,
@@ -99,7 +156,26 @@ pub(crate) async fn run_load(
     emit: &mut dyn FnMut(&DataEvent<'_>),
 ) -> Result<(), Error> {
     let site = &located.site;
-    let (columns, rows) = read_fixture(&load.file)?;
+    let Fixture {
+        columns,
+        rows,
+        sha256,
+    } = read_fixture_file(&load.file)?;
+    // A resumed load goes on by row position, which is right only in the
+    // file the rows so far came from. (A checkpoint written before the
+    // digest was recorded has none and resumes as before.)
+    if cp.rows_done > 0 {
+        if let Some(was) = cp.fixture_sha256.as_ref().filter(|was| **was != sha256) {
+            return Err(Error::FixtureChanged {
+                site: Box::new(site.clone()),
+                file: file_as_written(rev, load),
+                rows: cp.rows_done,
+                was: was.clone(),
+                now: sha256,
+            });
+        }
+    }
+    cp.fixture_sha256 = Some(sha256);
     let key = if load.key.is_empty() && load.on_conflict == OnConflict::Update {
         primary_key(db, &load.table_raw)
             .await
@@ -380,4 +456,30 @@ pub async fn dump(db: &mut Db, table: &str, format: DumpFormat) -> Result<String
             String::from_utf8(bytes).map_err(|e| csv_err(&e))?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixture_digest_is_of_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.csv");
+        std::fs::write(&path, "id,name\n1,a\n").unwrap();
+        let fixture = read_fixture_file(&path).unwrap();
+        assert_eq!(fixture.columns, ["id", "name"]);
+        assert_eq!(fixture.rows.len(), 1);
+        assert_eq!(
+            fixture.sha256,
+            hex::encode(Sha256::digest(b"id,name\n1,a\n"))
+        );
+        std::fs::write(&path, "id,name\n1,b\n").unwrap();
+        assert_ne!(read_fixture_file(&path).unwrap().sha256, fixture.sha256);
+        std::fs::write(&path, [b'i', b'd', b'\n', 0xff, b'\n']).unwrap();
+        assert!(read_fixture_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid UTF-8"));
+    }
 }

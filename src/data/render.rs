@@ -179,11 +179,7 @@ pub fn render(
                             rows.len(),
                             // As written in the revision (relative to its
                             // file), not this machine's absolute path.
-                            rev.path
-                                .parent()
-                                .and_then(|dir| load.file.strip_prefix(dir).ok())
-                                .unwrap_or(&load.file)
-                                .display()
+                            super::fixture::file_as_written(rev, load).display()
                         );
                     }
                     out.push(stmt);
