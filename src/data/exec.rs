@@ -1792,13 +1792,20 @@ pub async fn checkpoints(
 
 /// Loads rows as JSON objects into `table` in one statement (one bind:
 /// the JSON array), per dialect. Used by `load` and `data load`.
+/// `binary` (per column, may be shorter) marks binary columns, whose
+/// values are `\x` + hex (checked before): PostgreSQL's bytea input reads
+/// that form itself (`json_populate_recordset` casts), SQLite and
+/// MySQL/MariaDB decode it with `unhex`/`UNHEX`, so a batch stays one
+/// statement with one bind.
 pub(crate) fn json_insert_sql(
     dialect: Dialect,
     load: &Load,
     columns: &[String],
     conflict_key: &[String],
+    binary: &[bool],
 ) -> Result<String, String> {
     use super::model::OnConflict;
+    let is_binary = |i: usize| binary.get(i).copied().unwrap_or(false);
     let q = |c: &str| sql::quote_ident(dialect, c);
     let cols = columns
         .iter()
@@ -1843,7 +1850,16 @@ pub(crate) fn json_insert_sql(
         Dialect::Sqlite => {
             let exprs: Vec<String> = columns
                 .iter()
-                .map(|c| format!("json_extract(value, {})", path(c)))
+                .enumerate()
+                .map(|(i, c)| {
+                    let value = format!("json_extract(value, {})", path(c));
+                    if is_binary(i) {
+                        // SQLite 3.41+ (the bundled library is newer).
+                        format!("unhex(substr({value}, 3))")
+                    } else {
+                        value
+                    }
+                })
                 .collect();
             let mut s = format!(
                 "INSERT INTO {} ({list}) SELECT {} FROM json_each({param}) WHERE true",
@@ -1877,7 +1893,15 @@ pub(crate) fn json_insert_sql(
                 .enumerate()
                 .map(|(i, c)| format!("c{i} LONGTEXT PATH {}", path(c)))
                 .collect();
-            let exprs: Vec<String> = (0..columns.len()).map(|i| format!("v.c{i}")).collect();
+            let exprs: Vec<String> = (0..columns.len())
+                .map(|i| {
+                    if is_binary(i) {
+                        format!("UNHEX(SUBSTRING(v.c{i}, 3))")
+                    } else {
+                        format!("v.c{i}")
+                    }
+                })
+                .collect();
             let ignore = if load.on_conflict == OnConflict::Skip {
                 " IGNORE"
             } else {
@@ -1906,6 +1930,35 @@ pub fn cancelled(options: &DataOptions) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binary columns are decoded from `\x` + hex in the INSERT on SQLite
+    /// and MySQL; PostgreSQL's bytea input reads the form itself.
+    #[test]
+    fn binary_columns_are_decoded_in_the_insert() {
+        let load = |dialect| Load {
+            table: sql::quote_ident(dialect, "t").unwrap(),
+            table_raw: "t".to_string(),
+            file: "f.csv".into(),
+            on_conflict: model::OnConflict::Fail,
+            key: Vec::new(),
+            batch_size: None,
+        };
+        let cols = ["id".to_string(), "raw".to_string()];
+        let sql_of =
+            |dialect| json_insert_sql(dialect, &load(dialect), &cols, &[], &[false, true]).unwrap();
+        assert_eq!(
+            sql_of(Dialect::Sqlite),
+            "INSERT INTO \"t\" (\"id\", \"raw\") SELECT json_extract(value, '$.\"id\"'), unhex(substr(json_extract(value, '$.\"raw\"'), 3)) FROM json_each(?) WHERE true"
+        );
+        assert_eq!(
+            sql_of(Dialect::Mysql),
+            "INSERT INTO `t` (`id`, `raw`) SELECT v.c0, UNHEX(SUBSTRING(v.c1, 3)) FROM JSON_TABLE(?, '$[*]' COLUMNS (c0 LONGTEXT PATH '$.\"id\"', c1 LONGTEXT PATH '$.\"raw\"')) AS v"
+        );
+        assert_eq!(
+            sql_of(Dialect::Postgres),
+            json_insert_sql(Dialect::Postgres, &load(Dialect::Postgres), &cols, &[], &[]).unwrap()
+        );
+    }
 
     fn row(state: &str, cp: &Checkpoint) -> Option<(String, Option<String>)> {
         Some((state.to_string(), Some(cp.to_json())))
