@@ -1788,13 +1788,30 @@ pub async fn dry_run(
                     Err(e) => (None, format!("cannot count: {e}")),
                 }
             }
-            (DataStep::Load(load), _) => match super::fixture::read_fixture(&load.file) {
-                Ok((_, rows)) => {
+            (DataStep::Load(load), _) => match super::fixture::read_fixture_file(&load.file) {
+                Ok(fixture) => {
                     let done = at.map_or(0, |cp| cp.rows_done);
-                    (
-                        Some((rows.len() as u64).saturating_sub(done)),
-                        format!("rows in {}", load.file.display()),
-                    )
+                    let changed = at.is_some_and(|cp| {
+                        cp.rows_done > 0
+                            && cp
+                                .fixture_sha256
+                                .as_ref()
+                                .is_some_and(|was| *was != fixture.sha256)
+                    });
+                    if changed {
+                        (
+                            None,
+                            format!(
+                                "{} changed after {done} of its rows were loaded: the run will refuse to resume",
+                                load.file.display()
+                            ),
+                        )
+                    } else {
+                        (
+                            Some((fixture.rows.len() as u64).saturating_sub(done)),
+                            format!("rows in {}", load.file.display()),
+                        )
+                    }
                 }
                 Err(e) => (None, e.to_string()),
             },
@@ -1856,13 +1873,20 @@ pub async fn checkpoints(
 
 /// Loads rows as JSON objects into `table` in one statement (one bind:
 /// the JSON array), per dialect. Used by `load` and `data load`.
+/// `binary` (per column, may be shorter) marks binary columns, whose
+/// values are `\x` + hex (checked before): PostgreSQL's bytea input reads
+/// that form itself (`json_populate_recordset` casts), SQLite and
+/// MySQL/MariaDB decode it with `unhex`/`UNHEX`, so a batch stays one
+/// statement with one bind.
 pub(crate) fn json_insert_sql(
     dialect: Dialect,
     load: &Load,
     columns: &[String],
     conflict_key: &[String],
+    binary: &[bool],
 ) -> Result<String, String> {
     use super::model::OnConflict;
+    let is_binary = |i: usize| binary.get(i).copied().unwrap_or(false);
     let q = |c: &str| sql::quote_ident(dialect, c);
     let cols = columns
         .iter()
@@ -1907,7 +1931,16 @@ pub(crate) fn json_insert_sql(
         Dialect::Sqlite => {
             let exprs: Vec<String> = columns
                 .iter()
-                .map(|c| format!("json_extract(value, {})", path(c)))
+                .enumerate()
+                .map(|(i, c)| {
+                    let value = format!("json_extract(value, {})", path(c));
+                    if is_binary(i) {
+                        // SQLite 3.41+ (the bundled library is newer).
+                        format!("unhex(substr({value}, 3))")
+                    } else {
+                        value
+                    }
+                })
                 .collect();
             let mut s = format!(
                 "INSERT INTO {} ({list}) SELECT {} FROM json_each({param}) WHERE true",
@@ -1941,7 +1974,15 @@ pub(crate) fn json_insert_sql(
                 .enumerate()
                 .map(|(i, c)| format!("c{i} LONGTEXT PATH {}", path(c)))
                 .collect();
-            let exprs: Vec<String> = (0..columns.len()).map(|i| format!("v.c{i}")).collect();
+            let exprs: Vec<String> = (0..columns.len())
+                .map(|i| {
+                    if is_binary(i) {
+                        format!("UNHEX(SUBSTRING(v.c{i}, 3))")
+                    } else {
+                        format!("v.c{i}")
+                    }
+                })
+                .collect();
             let ignore = if load.on_conflict == OnConflict::Skip {
                 " IGNORE"
             } else {
@@ -1970,6 +2011,35 @@ pub fn cancelled(options: &DataOptions) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binary columns are decoded from `\x` + hex in the INSERT on SQLite
+    /// and MySQL; PostgreSQL's bytea input reads the form itself.
+    #[test]
+    fn binary_columns_are_decoded_in_the_insert() {
+        let load = |dialect| Load {
+            table: sql::quote_ident(dialect, "t").unwrap(),
+            table_raw: "t".to_string(),
+            file: "f.csv".into(),
+            on_conflict: model::OnConflict::Fail,
+            key: Vec::new(),
+            batch_size: None,
+        };
+        let cols = ["id".to_string(), "raw".to_string()];
+        let sql_of =
+            |dialect| json_insert_sql(dialect, &load(dialect), &cols, &[], &[false, true]).unwrap();
+        assert_eq!(
+            sql_of(Dialect::Sqlite),
+            "INSERT INTO \"t\" (\"id\", \"raw\") SELECT json_extract(value, '$.\"id\"'), unhex(substr(json_extract(value, '$.\"raw\"'), 3)) FROM json_each(?) WHERE true"
+        );
+        assert_eq!(
+            sql_of(Dialect::Mysql),
+            "INSERT INTO `t` (`id`, `raw`) SELECT v.c0, UNHEX(SUBSTRING(v.c1, 3)) FROM JSON_TABLE(?, '$[*]' COLUMNS (c0 LONGTEXT PATH '$.\"id\"', c1 LONGTEXT PATH '$.\"raw\"')) AS v"
+        );
+        assert_eq!(
+            sql_of(Dialect::Postgres),
+            json_insert_sql(Dialect::Postgres, &load(Dialect::Postgres), &cols, &[], &[]).unwrap()
+        );
+    }
 
     fn row(state: &str, cp: &Checkpoint) -> Option<(String, Option<String>)> {
         Some((state.to_string(), Some(cp.to_json())))

@@ -5,28 +5,82 @@
 //! array of objects (the first object's keys are the columns). Rows are
 //! inserted in batches, each batch as ONE statement with the batch as one
 //! JSON bind parameter; in a `load` step each batch is committed with its
-//! checkpoint (`last_key` is the number of fixture rows loaded), while
-//! `retort data load` runs the whole file in one transaction.
+//! checkpoint (`last_key` is the number of fixture rows loaded, and the
+//! checkpoint records the file's SHA-256 so that a resume refuses a file
+//! that changed), while `retort data load` runs the whole file in one
+//! transaction.
+//!
+//! Binary columns (BLOB/BYTEA/BINARY families, read from the catalog) take
+//! `\x` + hex, the form `data dump` writes, on every backend: PostgreSQL's
+//! bytea input reads it, SQLite and MySQL/MariaDB decode it in the INSERT
+//! (`unhex`, `UNHEX`). Any other value in such a column is refused before
+//! anything is loaded, naming the file, the row and the column.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
 
 use super::exec::{exec, fetch, json_insert_sql, Ctx, Val};
 use super::model::{Load, Located, OnConflict};
 use super::progress::{Checkpoint, DataEvent};
 use super::{sql, Error};
+use crate::dialect::Dialect;
 use crate::revision::Revision;
 use crate::store::Db;
+
+/// A fixture file as read once: its columns, its rows and the digest of
+/// the bytes they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fixture {
+    /// Column names (CSV header, or the JSON objects' keys in first-seen
+    /// order).
+    pub columns: Vec<String>,
+    /// The rows as JSON objects.
+    pub rows: Vec<serde_json::Value>,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
 
 /// Reads a fixture: the columns and the rows as JSON objects.
 ///
 /// # Errors
 /// [`Error::File`] naming the file (and the CSV record).
 pub fn read_fixture(path: &Path) -> Result<(Vec<String>, Vec<serde_json::Value>), Error> {
+    let fixture = read_fixture_file(path)?;
+    Ok((fixture.columns, fixture.rows))
+}
+
+/// Reads a fixture and the SHA-256 of its bytes (the digest is of the very
+/// bytes parsed).
+///
+/// # Errors
+/// [`Error::File`] naming the file (and the CSV record).
+pub fn read_fixture_file(path: &Path) -> Result<Fixture, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let (columns, rows) = parse_fixture(path, bytes)?;
+    Ok(Fixture {
+        columns,
+        rows,
+        sha256,
+    })
+}
+
+/// The columns and rows of a fixture's bytes (`path`: its name, which
+/// says CSV or JSON and appears in errors).
+fn parse_fixture(
+    path: &Path,
+    bytes: Vec<u8>,
+) -> Result<(Vec<String>, Vec<serde_json::Value>), Error> {
     let err = |message: String| Error::File {
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| err("not valid UTF-8 text; save the fixture as UTF-8".to_string()))?;
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -88,6 +142,170 @@ async fn primary_key(db: &mut Db, table: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The fixture of `load` as written in `rev` (relative to the revision's
+/// directory), not this machine's absolute path.
+pub(crate) fn file_as_written(rev: &Revision, load: &Load) -> PathBuf {
+    rev.path
+        .parent()
+        .and_then(|dir| load.file.strip_prefix(dir).ok())
+        .unwrap_or(&load.file)
+        .to_path_buf()
+}
+
+/// The catalog query for the binary columns of a table (`dotted`: the
+/// name is `schema.table`, bound as two values). SQLite: a declared type
+/// with `BLOB` or `BINARY` in it, or `BYTEA`; PostgreSQL: `bytea`;
+/// MySQL/MariaDB: the BINARY/VARBINARY/BLOB family.
+fn binary_columns_sql(dialect: Dialect, dotted: bool) -> &'static str {
+    match (dialect, dotted) {
+        (Dialect::Sqlite, false) => {
+            "SELECT name FROM pragma_table_info(?) WHERE upper(type) LIKE '%BLOB%' OR upper(type) LIKE '%BINARY%' OR upper(type) = 'BYTEA'"
+        }
+        (Dialect::Sqlite, true) => {
+            "SELECT name FROM pragma_table_info(?2, ?1) WHERE upper(type) LIKE '%BLOB%' OR upper(type) LIKE '%BINARY%' OR upper(type) = 'BYTEA'"
+        }
+        // `to_regclass`: a missing table has no columns here, and the
+        // INSERT reports it as before.
+        (Dialect::Postgres, _) => {
+            "SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'bytea'::regtype"
+        }
+        (Dialect::Mysql, false) => {
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND DATA_TYPE IN ('binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob')"
+        }
+        (Dialect::Mysql, true) => {
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND DATA_TYPE IN ('binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob')"
+        }
+    }
+}
+
+/// For each of `columns`: whether it is a binary column of `table` (the
+/// name as written). A table the catalog does not know has none.
+async fn binary_flags(db: &mut Db, table: &str, columns: &[String]) -> Result<Vec<bool>, String> {
+    let dialect = db.dialect();
+    let binds = match (dialect, sql::unquote(table).rsplit_once('.')) {
+        (Dialect::Postgres, _) => vec![Val::Text(table.to_string())],
+        (_, Some((schema, name))) => {
+            vec![Val::Text(schema.to_string()), Val::Text(name.to_string())]
+        }
+        (_, None) => vec![Val::Text(sql::unquote(table))],
+    };
+    let q = binary_columns_sql(dialect, binds.len() == 2);
+    let (_, rows) = fetch(db, q, &binds).await?;
+    let binary: Vec<String> = rows
+        .into_iter()
+        .filter_map(|r| match r.into_iter().next() {
+            Some(Val::Text(t)) => Some(t),
+            _ => None,
+        })
+        .collect();
+    // Column names are case-sensitive on PostgreSQL only.
+    let same = |a: &str, b: &str| match dialect {
+        Dialect::Postgres => a == b,
+        Dialect::Sqlite | Dialect::Mysql => a.eq_ignore_ascii_case(b),
+    };
+    Ok(columns
+        .iter()
+        .map(|c| binary.iter().any(|b| same(b, c)))
+        .collect())
+}
+
+/// Whether `text` is a binary value as fixtures write it: `\x` and an even
+/// number of hex digits (what `data dump` writes).
+fn is_hex_bytes(text: &str) -> bool {
+    text.strip_prefix("\\x")
+        .is_some_and(|h| h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A fixture value that a binary column cannot take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BadBinary {
+    /// 1-based fixture row.
+    row: usize,
+    /// The column.
+    column: String,
+    /// The value, as JSON, shortened.
+    value: String,
+}
+
+/// The first value of a binary column (`binary`, per column) that is
+/// neither NULL nor `\x` + hex.
+fn check_binary(
+    columns: &[String],
+    rows: &[serde_json::Value],
+    binary: &[bool],
+) -> Result<(), BadBinary> {
+    let binary: Vec<&String> = columns
+        .iter()
+        .zip(binary)
+        .filter_map(|(c, b)| b.then_some(c))
+        .collect();
+    if binary.is_empty() {
+        return Ok(());
+    }
+    for (i, row) in rows.iter().enumerate() {
+        for column in &binary {
+            let ok = match row.get(column.as_str()) {
+                None | Some(serde_json::Value::Null) => true,
+                Some(serde_json::Value::String(s)) => is_hex_bytes(s),
+                Some(_) => false,
+            };
+            if !ok {
+                let mut value = row
+                    .get(column.as_str())
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                if let Some((cut, _)) = value.char_indices().nth(40) {
+                    value.truncate(cut);
+                    value.push('…');
+                }
+                return Err(BadBinary {
+                    row: i + 1,
+                    column: (*column).clone(),
+                    value,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`check_binary`] for a `load` step: the error names the step and the
+/// fixture as written in the revision.
+pub(crate) fn check_step_binary(
+    rev: &Revision,
+    located: &Located,
+    load: &Load,
+    columns: &[String],
+    rows: &[serde_json::Value],
+    binary: &[bool],
+) -> Result<(), Error> {
+    check_binary(columns, rows, binary).map_err(|bad| Error::Invalid {
+        site: Box::new(located.site.clone()),
+        problem: format!(
+            "fixture {}: {}; nothing was loaded",
+            file_as_written(rev, load).display(),
+            bad.describe(&load.file)
+        ),
+    })
+}
+
+impl BadBinary {
+    /// `row 3 (line 4), column raw: …` (`file`: the fixture, for the CSV
+    /// line).
+    fn describe(&self, file: &Path) -> String {
+        let line = csv_record_lines(file)
+            .get(self.row - 1)
+            .filter(|l| **l > 0)
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default();
+        format!(
+            "row {}{line}, column {}: {} is not a binary value; a binary column takes \\x followed \
+             by an even number of hex digits (as `retort data dump` writes it), or NULL",
+            self.row, self.column, self.value
+        )
+    }
+}
+
 /// Runs a `load` step from its checkpoint.
 pub(crate) async fn run_load(
     db: &mut Db,
@@ -99,7 +317,33 @@ pub(crate) async fn run_load(
     emit: &mut dyn FnMut(&DataEvent<'_>),
 ) -> Result<(), Error> {
     let site = &located.site;
-    let (columns, rows) = read_fixture(&load.file)?;
+    let Fixture {
+        columns,
+        rows,
+        sha256,
+    } = read_fixture_file(&load.file)?;
+    // A resumed load goes on by row position, which is right only in the
+    // file the rows so far came from. (A checkpoint written before the
+    // digest was recorded has none and resumes as before.)
+    if cp.rows_done > 0 {
+        if let Some(was) = cp.fixture_sha256.as_ref().filter(|was| **was != sha256) {
+            return Err(Error::FixtureChanged {
+                site: Box::new(site.clone()),
+                file: file_as_written(rev, load),
+                rows: cp.rows_done,
+                was: was.clone(),
+                now: sha256,
+            });
+        }
+    }
+    cp.fixture_sha256 = Some(sha256);
+    let binary = binary_flags(db, &load.table_raw, &columns)
+        .await
+        .map_err(|m| Error::Db {
+            what: format!("{site}: reading the column types of {}", load.table_raw),
+            message: m,
+        })?;
+    check_step_binary(rev, located, load, &columns, &rows, &binary)?;
     let key = if load.key.is_empty() && load.on_conflict == OnConflict::Update {
         primary_key(db, &load.table_raw)
             .await
@@ -111,11 +355,12 @@ pub(crate) async fn run_load(
         load.key.clone()
     };
     let dialect = db.dialect();
-    let insert =
-        json_insert_sql(dialect, load, &columns, &key).map_err(|problem| Error::Invalid {
+    let insert = json_insert_sql(dialect, load, &columns, &key, &binary).map_err(|problem| {
+        Error::Invalid {
             site: Box::new(site.clone()),
             problem,
-        })?;
+        }
+    })?;
     let n = usize::try_from(
         ctx.options
             .batch_size
@@ -223,11 +468,22 @@ pub async fn load_file(
     } else {
         Vec::new()
     };
-    let insert =
-        json_insert_sql(dialect, &load, &columns, &key).map_err(|message| Error::File {
+    let binary = binary_flags(db, table, &columns)
+        .await
+        .map_err(|m| Error::Db {
+            what: format!("reading the column types of {table}"),
+            message: m,
+        })?;
+    check_binary(&columns, &rows, &binary).map_err(|bad| Error::File {
+        path: file.to_path_buf(),
+        message: format!("{}; nothing was loaded", bad.describe(file)),
+    })?;
+    let insert = json_insert_sql(dialect, &load, &columns, &key, &binary).map_err(|message| {
+        Error::File {
             path: file.to_path_buf(),
             message,
-        })?;
+        }
+    })?;
     // One transaction for the whole file: a failing chunk leaves the table
     // as it was (InnoDB on MySQL/MariaDB: the inserts are DML).
     db.execute_script(super::exec::begin(dialect), "starting a transaction")
@@ -275,11 +531,21 @@ pub struct Loaded {
 /// CSV file whose records each take one line after the header; empty for
 /// JSON and for CSV with multi-line fields.
 fn csv_lines(file: &Path, first: usize, last: usize) -> String {
+    let lines = csv_record_lines(file);
+    match (lines.get(first - 1), lines.get(last - 1)) {
+        (Some(a), Some(b)) if *a > 0 => format!(" (lines {a}..{b})"),
+        _ => String::new(),
+    }
+}
+
+/// The line on which each record of a CSV file starts (empty for JSON or
+/// an unreadable file).
+fn csv_record_lines(file: &Path) -> Vec<u64> {
     let is_csv = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let Ok(text) = std::fs::read_to_string(file) else {
-        return String::new();
+        return Vec::new();
     };
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let mut lines = Vec::new();
@@ -287,10 +553,7 @@ fn csv_lines(file: &Path, first: usize, last: usize) -> String {
     while is_csv && matches!(reader.read_record(&mut record), Ok(true)) {
         lines.push(record.position().map_or(0, csv::Position::line));
     }
-    match (lines.get(first - 1), lines.get(last - 1)) {
-        (Some(a), Some(b)) if *a > 0 => format!(" (lines {a}..{b})"),
-        _ => String::new(),
-    }
+    lines
 }
 
 /// Output format of `data dump`.
@@ -380,4 +643,87 @@ pub async fn dump(db: &mut Db, table: &str, format: DumpFormat) -> Result<String
             String::from_utf8(bytes).map_err(|e| csv_err(&e))?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_bytes_are_backslash_x_and_pairs_of_hex_digits() {
+        assert!(is_hex_bytes("\\x"));
+        assert!(is_hex_bytes("\\x00ff"));
+        assert!(is_hex_bytes("\\xDEADbeef"));
+        assert!(!is_hex_bytes("\\x123"));
+        assert!(!is_hex_bytes("\\x0g"));
+        assert!(!is_hex_bytes("\\X00"));
+        assert!(!is_hex_bytes("00ff"));
+        assert!(!is_hex_bytes("hello"));
+        assert!(!is_hex_bytes("\\x00 ff"));
+    }
+
+    #[test]
+    fn binary_columns_take_hex_or_null_only() {
+        let columns = vec!["id".to_string(), "note".to_string(), "raw".to_string()];
+        let rows: Vec<serde_json::Value> = serde_json::from_str(
+            r#"[{"id": 1, "note": "hello", "raw": "\\x00ff"},
+                {"id": 2, "note": "\\xzz", "raw": null},
+                {"id": 3, "note": null},
+                {"id": 4, "note": "x", "raw": 7},
+                {"id": 5, "note": "x", "raw": "\\x1"}]"#,
+        )
+        .unwrap();
+        // Text columns take anything.
+        assert_eq!(
+            check_binary(&columns, &rows, &[false, false, false]),
+            Ok(())
+        );
+        assert_eq!(
+            check_binary(&columns, &rows[..3], &[false, false, true]),
+            Ok(())
+        );
+        assert_eq!(
+            check_binary(&columns, &rows, &[false, false, true]),
+            Err(BadBinary {
+                row: 4,
+                column: "raw".to_string(),
+                value: "7".to_string()
+            })
+        );
+        let bad = check_binary(&columns, &rows[4..], &[false, false, true]).unwrap_err();
+        assert_eq!(bad.value, "\"\\\\x1\"");
+        assert_eq!(
+            check_binary(&columns, &rows, &[false, true, false])
+                .unwrap_err()
+                .row,
+            1
+        );
+        let long = vec![serde_json::json!({"raw": "y".repeat(100)})];
+        let bad = check_binary(&["raw".to_string()], &long, &[true]).unwrap_err();
+        assert_eq!(bad.value, format!("\"{}…", "y".repeat(39)));
+        assert!(bad
+            .describe(Path::new("no/such/file.csv"))
+            .starts_with("row 1, column raw: \"yyy"));
+    }
+
+    #[test]
+    fn a_fixture_digest_is_of_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.csv");
+        std::fs::write(&path, "id,name\n1,a\n").unwrap();
+        let fixture = read_fixture_file(&path).unwrap();
+        assert_eq!(fixture.columns, ["id", "name"]);
+        assert_eq!(fixture.rows.len(), 1);
+        assert_eq!(
+            fixture.sha256,
+            hex::encode(Sha256::digest(b"id,name\n1,a\n"))
+        );
+        std::fs::write(&path, "id,name\n1,b\n").unwrap();
+        assert_ne!(read_fixture_file(&path).unwrap().sha256, fixture.sha256);
+        std::fs::write(&path, [b'i', b'd', b'\n', 0xff, b'\n']).unwrap();
+        assert!(read_fixture_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid UTF-8"));
+    }
 }

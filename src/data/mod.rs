@@ -188,6 +188,23 @@ pub enum Error {
         /// Its op.
         op: String,
     },
+    /// A `load` step resumed with rows already loaded from a fixture file
+    /// whose bytes have changed since: its checkpoint counts fixture rows,
+    /// so going on by position could skip or repeat rows. Nothing was
+    /// loaded.
+    #[error("{site}: the fixture {} changed after {rows} of its rows were loaded (SHA-256 {} then, {} now); going on by row position could skip rows or load them twice, so nothing was loaded. {}", .file.display(), short_digest(.was), short_digest(.now), fixture_changed_hint(.site, *.rows))]
+    FixtureChanged {
+        /// Where the step is.
+        site: Box<Site>,
+        /// The fixture as written in the revision.
+        file: PathBuf,
+        /// Fixture rows loaded from the earlier version.
+        rows: u64,
+        /// SHA-256 (hex) recorded in the checkpoint.
+        was: String,
+        /// SHA-256 (hex) of the file now.
+        now: String,
+    },
     /// Reading or writing a fixture or dump file.
     #[error("{}: {message}", .path.display())]
     File {
@@ -204,6 +221,31 @@ pub enum Error {
         /// The database's message.
         message: String,
     },
+}
+
+/// The first 12 hex digits of a digest, enough to tell versions apart.
+fn short_digest(hex: &str) -> String {
+    format!("{}…", hex.get(..12).unwrap_or(hex))
+}
+
+/// How to settle a `load` whose fixture changed: restore the file, or undo
+/// and settle the revision so that it runs again from its first step.
+fn fixture_changed_hint(site: &Site, rows: u64) -> String {
+    let (settle, command) = match site.direction {
+        Direction::Upgrade => ("--reverted", "upgrade"),
+        Direction::Downgrade => ("--applied", "downgrade"),
+    };
+    let earlier = if site.step > 1 {
+        " and what the steps before it did"
+    } else {
+        ""
+    };
+    format!(
+        "Restore the file as it was to resume, or undo the {rows} rows loaded so far{earlier} \
+         and run `retort resolve {rev} {settle}`: the next `retort {command}` then runs the \
+         revision from its first step with the new file",
+        rev = site.revision
+    )
 }
 
 impl From<crate::store::Error> for Error {
@@ -232,6 +274,23 @@ mod tests {
         assert_eq!(
             site.to_string(),
             "revision d1 (m/d1_x.toml), upgrade step 2 (line 9, `update`)"
+        );
+        let changed = Error::FixtureChanged {
+            site: Box::new(site.clone()),
+            file: PathBuf::from("fixtures/rows.csv"),
+            rows: 20,
+            was: "ab".repeat(32),
+            now: "cd".repeat(32),
+        };
+        assert_eq!(
+            changed.to_string(),
+            "revision d1 (m/d1_x.toml), upgrade step 2 (line 9, `update`): the fixture \
+             fixtures/rows.csv changed after 20 of its rows were loaded (SHA-256 abababababab… \
+             then, cdcdcdcdcdcd… now); going on by row position could skip rows or load them \
+             twice, so nothing was loaded. Restore the file as it was to resume, or undo the 20 \
+             rows loaded so far and what the steps before it did and run `retort resolve d1 \
+             --reverted`: the next `retort upgrade` then runs the revision from its first step \
+             with the new file"
         );
         site.step = 0;
         site.op = "verify no nulls".to_string();

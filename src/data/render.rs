@@ -12,10 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use super::fixture::read_fixture;
+use super::fixture::{check_step_binary, read_fixture};
 use super::model::{self, BatchAction, DataStep, OnConflict};
 use super::{sql, template, Error};
-use crate::dialect::ops::SchemaModel;
+use crate::dialect::ops::{ColumnType, SchemaModel};
 use crate::dialect::{split_statements, Dialect, Direction};
 use crate::revision::Revision;
 
@@ -141,6 +141,22 @@ pub fn render(
                 } else {
                     load.key.clone()
                 };
+                // Binary columns of a table the earlier revisions created
+                // with portable operations: `\x` + hex becomes a binary
+                // literal, as online. (A table from raw SQL is not known:
+                // its values stay text literals.)
+                let shape = before.shape(&sql::unquote(&load.table));
+                let binary: Vec<bool> = columns
+                    .iter()
+                    .map(|c| {
+                        shape.is_some_and(|s| {
+                            s.columns.iter().any(|col| {
+                                col.name.eq_ignore_ascii_case(c) && col.ty == ColumnType::Binary
+                            })
+                        })
+                    })
+                    .collect();
+                check_step_binary(rev, &located, load, &columns, &rows, &binary)?;
                 let n = usize::try_from(load.batch_size.unwrap_or(500))
                     .unwrap_or(500)
                     .max(1);
@@ -150,7 +166,13 @@ pub fn render(
                         .map(|row| {
                             let vals: Vec<String> = columns
                                 .iter()
-                                .map(|c| json_literal(dialect, row.get(c)))
+                                .zip(&binary)
+                                .map(|(c, is_binary)| match (row.get(c), is_binary) {
+                                    (Some(serde_json::Value::String(s)), true) => {
+                                        bytes_literal(dialect, s)
+                                    }
+                                    (v, _) => json_literal(dialect, v),
+                                })
                                 .collect();
                             format!("({})", vals.join(", "))
                         })
@@ -179,11 +201,7 @@ pub fn render(
                             rows.len(),
                             // As written in the revision (relative to its
                             // file), not this machine's absolute path.
-                            rev.path
-                                .parent()
-                                .and_then(|dir| load.file.strip_prefix(dir).ok())
-                                .unwrap_or(&load.file)
-                                .display()
+                            super::fixture::file_as_written(rev, load).display()
                         );
                     }
                     out.push(stmt);
@@ -256,6 +274,16 @@ fn conflict_clause(
             let set: Vec<String> = cols.iter().map(|c| format!("{c} = VALUES({c})")).collect();
             format!(" ON DUPLICATE KEY UPDATE {}", set.join(", "))
         }
+    }
+}
+
+/// A binary literal of `\x` + hex (checked before): `X'…'` on SQLite
+/// and MySQL, the bytea text form on PostgreSQL.
+fn bytes_literal(dialect: Dialect, text: &str) -> String {
+    let hex = text.strip_prefix("\\x").unwrap_or(text);
+    match dialect {
+        Dialect::Sqlite | Dialect::Mysql => format!("X'{hex}'"),
+        Dialect::Postgres => format!("'\\x{hex}'"),
     }
 }
 

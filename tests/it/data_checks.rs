@@ -276,7 +276,7 @@ per_backend!(dump_and_transform_read_every_column_type);
 /// `data dump` then `data load` gives back the same timestamps (MySQL's
 /// TIMESTAMP is written without an offset, which it reads back), JSON keys
 /// come in column order, and binary values are written as `\x` + hex
-/// (which PostgreSQL's bytea reads back).
+/// (`data_fixtures` loads them back into bytes on every backend).
 fn dump_load_round_trip_of_times_and_bytes(live: Live) {
     let (ts, bin, hi) = match live.backend {
         Backend::Sqlite => ("TEXT", "BLOB", "X'6869'"),
