@@ -1788,28 +1788,24 @@ pub async fn dry_run(
                     Err(e) => (None, format!("cannot count: {e}")),
                 }
             }
-            (DataStep::Load(load), _) => match super::fixture::read_fixture_file(&load.file) {
-                Ok(fixture) => {
+            (DataStep::Load(load), _) => match super::fixture::read_fixture(&load.file) {
+                Ok((columns, rows)) => {
                     let done = at.map_or(0, |cp| cp.rows_done);
-                    let changed = at.is_some_and(|cp| {
-                        cp.rows_done > 0
-                            && cp
-                                .fixture_sha256
-                                .as_ref()
-                                .is_some_and(|was| *was != fixture.sha256)
-                    });
-                    if changed {
+                    let file = super::fixture::file_as_written(rev, load);
+                    let changed =
+                        at.and_then(|cp| super::fixture::loaded_rows_changed(cp, &columns, &rows));
+                    if changed.is_some() {
                         (
                             None,
                             format!(
-                                "{} changed after {done} of its rows were loaded: the run will refuse to resume",
-                                load.file.display()
+                                "the first {done} rows of {} changed since they were loaded: the run will refuse to resume",
+                                file.display()
                             ),
                         )
                     } else {
                         (
-                            Some((fixture.rows.len() as u64).saturating_sub(done)),
-                            format!("rows in {}", load.file.display()),
+                            Some((rows.len() as u64).saturating_sub(done)),
+                            format!("rows in {}", file.display()),
                         )
                     }
                 }

@@ -28,45 +28,69 @@ use crate::dialect::Dialect;
 use crate::revision::Revision;
 use crate::store::Db;
 
-/// A fixture file as read once: its columns, its rows and the digest of
-/// the bytes they came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fixture {
-    /// Column names (CSV header, or the JSON objects' keys in first-seen
-    /// order).
-    pub columns: Vec<String>,
-    /// The rows as JSON objects.
-    pub rows: Vec<serde_json::Value>,
-    /// SHA-256 of the file's bytes, lowercase hex.
-    pub sha256: String,
-}
-
 /// Reads a fixture: the columns and the rows as JSON objects.
 ///
 /// # Errors
 /// [`Error::File`] naming the file (and the CSV record).
 pub fn read_fixture(path: &Path) -> Result<(Vec<String>, Vec<serde_json::Value>), Error> {
-    let fixture = read_fixture_file(path)?;
-    Ok((fixture.columns, fixture.rows))
-}
-
-/// Reads a fixture and the SHA-256 of its bytes (the digest is of the very
-/// bytes parsed).
-///
-/// # Errors
-/// [`Error::File`] naming the file (and the CSV record).
-pub fn read_fixture_file(path: &Path) -> Result<Fixture, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::File {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let (columns, rows) = parse_fixture(path, bytes)?;
-    Ok(Fixture {
-        columns,
-        rows,
-        sha256,
-    })
+    parse_fixture(path, bytes)
+}
+
+/// The SHA-256 of a fixture's columns and of its first rows, as a `load`
+/// step's checkpoint records it: the rows a resumed load counts as done.
+/// Fed batch by batch; only what was loaded counts, so a fix to a row the
+/// load has not reached yet (the usual reason a load stopped) does not
+/// block the resume, while any change to a loaded row, a row inserted or
+/// removed before the checkpoint, or other columns does.
+#[derive(Clone)]
+pub(crate) struct LoadedDigest(Sha256);
+
+impl LoadedDigest {
+    /// The digest of `columns` and no rows yet.
+    pub(crate) fn new(columns: &[String]) -> LoadedDigest {
+        let mut h = Sha256::new();
+        h.update(serde_json::Value::from(columns.to_vec()).to_string());
+        h.update(b"\n");
+        LoadedDigest(h)
+    }
+
+    /// Adds rows (each one canonical JSON line).
+    pub(crate) fn add(&mut self, rows: &[serde_json::Value]) {
+        for row in rows {
+            self.0.update(row.to_string());
+            self.0.update(b"\n");
+        }
+    }
+
+    /// The digest so far, lowercase hex.
+    pub(crate) fn hex(&self) -> String {
+        hex::encode(self.0.clone().finalize())
+    }
+
+    /// The digest of `columns` and `rows`.
+    pub(crate) fn of(columns: &[String], rows: &[serde_json::Value]) -> String {
+        let mut d = LoadedDigest::new(columns);
+        d.add(rows);
+        d.hex()
+    }
+}
+
+/// Whether a checkpoint of a `load` at `cp` was written from other rows
+/// than the first `cp.rows_done` of this fixture (`None`: it records no
+/// digest, or no rows were loaded); `Some((was, now))` when they differ.
+pub(crate) fn loaded_rows_changed(
+    cp: &Checkpoint,
+    columns: &[String],
+    rows: &[serde_json::Value],
+) -> Option<(String, String)> {
+    let was = cp.loaded_sha256.as_ref().filter(|_| cp.rows_done > 0)?;
+    let done = usize::try_from(cp.rows_done).unwrap_or(usize::MAX);
+    let now = LoadedDigest::of(columns, &rows[..done.min(rows.len())]);
+    (done > rows.len() || *was != now).then(|| (was.clone(), now))
 }
 
 /// The columns and rows of a fixture's bytes (`path`: its name, which
@@ -317,26 +341,20 @@ pub(crate) async fn run_load(
     emit: &mut dyn FnMut(&DataEvent<'_>),
 ) -> Result<(), Error> {
     let site = &located.site;
-    let Fixture {
-        columns,
-        rows,
-        sha256,
-    } = read_fixture_file(&load.file)?;
-    // A resumed load goes on by row position, which is right only in the
-    // file the rows so far came from. (A checkpoint written before the
-    // digest was recorded has none and resumes as before.)
-    if cp.rows_done > 0 {
-        if let Some(was) = cp.fixture_sha256.as_ref().filter(|was| **was != sha256) {
-            return Err(Error::FixtureChanged {
-                site: Box::new(site.clone()),
-                file: file_as_written(rev, load),
-                rows: cp.rows_done,
-                was: was.clone(),
-                now: sha256,
-            });
-        }
+    let (columns, rows) = read_fixture(&load.file)?;
+    // A resumed load goes on by row position, which is right only while
+    // the rows loaded so far are still the file's first rows. (A
+    // checkpoint written before the digest was recorded has none and
+    // resumes as before.)
+    if let Some((was, now)) = loaded_rows_changed(cp, &columns, &rows) {
+        return Err(Error::FixtureChanged {
+            site: Box::new(site.clone()),
+            file: file_as_written(rev, load),
+            rows: cp.rows_done,
+            was,
+            now,
+        });
     }
-    cp.fixture_sha256 = Some(sha256);
     let binary = binary_flags(db, &load.table_raw, &columns)
         .await
         .map_err(|m| Error::Db {
@@ -370,6 +388,8 @@ pub(crate) async fn run_load(
     .unwrap_or(usize::MAX)
     .max(1);
     let mut done = usize::try_from(cp.rows_done).unwrap_or(0);
+    let mut digest = LoadedDigest::new(&columns);
+    digest.add(&rows[..done.min(rows.len())]);
     cp.total = Some(rows.len() as u64);
     emit(&DataEvent::StepStarted {
         revision: &rev.id,
@@ -407,6 +427,9 @@ pub(crate) async fn run_load(
         }
         // The last key of a load is the fixture row reached.
         let end_key = Val::Int(i64::try_from(end).unwrap_or(i64::MAX));
+        let mut loaded = digest.clone();
+        loaded.add(&rows[done..end]);
+        cp.loaded_sha256 = Some(loaded.hex());
         super::exec::advance(cp, &end_key, (end - done) as u64, started, at_start);
         let save = super::exec::save_checkpoint(db, ctx, &rev.id, cp).await;
         if let Err(m) = save {
@@ -417,6 +440,7 @@ pub(crate) async fn run_load(
             });
         }
         super::exec::commit(db, "committing a batch").await?;
+        digest = loaded;
         done = end;
         batches += 1;
         emit(&DataEvent::Batch {
@@ -707,21 +731,48 @@ mod tests {
     }
 
     #[test]
-    fn a_fixture_digest_is_of_its_bytes() {
+    fn the_digest_covers_the_columns_and_the_rows_loaded() {
+        let columns = vec!["id".to_string(), "name".to_string()];
+        let rows: Vec<serde_json::Value> = (1..=4)
+            .map(|i| serde_json::json!({"id": i.to_string(), "name": format!("n{i}")}))
+            .collect();
+        let mut fed = LoadedDigest::new(&columns);
+        fed.add(&rows[..1]);
+        fed.add(&rows[1..2]);
+        assert_eq!(fed.hex(), LoadedDigest::of(&columns, &rows[..2]));
+        assert_eq!(fed.hex().len(), 64);
+        let mut cp = Checkpoint::start("upgrade", 0, 1, "load");
+        cp.rows_done = 2;
+        cp.loaded_sha256 = Some(fed.hex());
+        assert_eq!(loaded_rows_changed(&cp, &columns, &rows), None);
+        // A row after the checkpoint changed: still resumable.
+        let mut later = rows.clone();
+        later[3] = serde_json::json!({"id": "4", "name": "fixed"});
+        later.push(serde_json::json!({"id": "5", "name": "n5"}));
+        assert_eq!(loaded_rows_changed(&cp, &columns, &later), None);
+        // A loaded row changed, a row before it removed, another column,
+        // or the file now shorter than the rows loaded.
+        let mut edited = rows.clone();
+        edited[1] = serde_json::json!({"id": "2", "name": "other"});
+        assert!(loaded_rows_changed(&cp, &columns, &edited).is_some());
+        assert!(loaded_rows_changed(&cp, &columns, &rows[1..]).is_some());
+        let renamed = vec!["id".to_string(), "label".to_string()];
+        assert!(loaded_rows_changed(&cp, &renamed, &rows).is_some());
+        assert!(loaded_rows_changed(&cp, &columns, &rows[..1]).is_some());
+        // No digest (an older checkpoint) or nothing loaded: no check.
+        cp.loaded_sha256 = None;
+        assert_eq!(loaded_rows_changed(&cp, &columns, &edited), None);
+        cp.loaded_sha256 = Some("ab".repeat(32));
+        cp.rows_done = 0;
+        assert_eq!(loaded_rows_changed(&cp, &columns, &edited), None);
+    }
+
+    #[test]
+    fn a_fixture_that_is_not_utf8_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rows.csv");
-        std::fs::write(&path, "id,name\n1,a\n").unwrap();
-        let fixture = read_fixture_file(&path).unwrap();
-        assert_eq!(fixture.columns, ["id", "name"]);
-        assert_eq!(fixture.rows.len(), 1);
-        assert_eq!(
-            fixture.sha256,
-            hex::encode(Sha256::digest(b"id,name\n1,a\n"))
-        );
-        std::fs::write(&path, "id,name\n1,b\n").unwrap();
-        assert_ne!(read_fixture_file(&path).unwrap().sha256, fixture.sha256);
         std::fs::write(&path, [b'i', b'd', b'\n', 0xff, b'\n']).unwrap();
-        assert!(read_fixture_file(&path)
+        assert!(read_fixture(&path)
             .unwrap_err()
             .to_string()
             .contains("not valid UTF-8"));

@@ -188,11 +188,11 @@ pub enum Error {
         /// Its op.
         op: String,
     },
-    /// A `load` step resumed with rows already loaded from a fixture file
-    /// whose bytes have changed since: its checkpoint counts fixture rows,
-    /// so going on by position could skip or repeat rows. Nothing was
-    /// loaded.
-    #[error("{site}: the fixture {} changed after {rows} of its rows were loaded (SHA-256 {} then, {} now); going on by row position could skip rows or load them twice, so nothing was loaded. {}", .file.display(), short_digest(.was), short_digest(.now), fixture_changed_hint(.site, *.rows))]
+    /// A `load` step resumed with rows already loaded, and the fixture's
+    /// first rows (as many as were loaded) or its columns have changed
+    /// since: its checkpoint counts fixture rows, so going on by position
+    /// could skip or repeat rows. Nothing was loaded.
+    #[error("{site}: the first {rows} rows of the fixture {} changed since they were loaded (SHA-256 of its columns and those rows: {} then, {} now); going on by row position could skip rows or load them twice, so nothing was loaded. {}", .file.display(), short_digest(.was), short_digest(.now), fixture_changed_hint(.site, *.rows))]
     FixtureChanged {
         /// Where the step is.
         site: Box<Site>,
@@ -241,9 +241,10 @@ fn fixture_changed_hint(site: &Site, rows: u64) -> String {
         ""
     };
     format!(
-        "Restore the file as it was to resume, or undo the {rows} rows loaded so far{earlier} \
-         and run `retort resolve {rev} {settle}`: the next `retort {command}` then runs the \
-         revision from its first step with the new file",
+        "Restore those rows and the columns as they were to resume (rows after them may \
+         change), or undo the {rows} rows loaded so far{earlier} and run `retort resolve {rev} \
+         {settle}`: the next `retort {command}` then runs the revision from its first step with \
+         the new file",
         rev = site.revision
     )
 }
@@ -284,13 +285,14 @@ mod tests {
         };
         assert_eq!(
             changed.to_string(),
-            "revision d1 (m/d1_x.toml), upgrade step 2 (line 9, `update`): the fixture \
-             fixtures/rows.csv changed after 20 of its rows were loaded (SHA-256 abababababab… \
-             then, cdcdcdcdcdcd… now); going on by row position could skip rows or load them \
-             twice, so nothing was loaded. Restore the file as it was to resume, or undo the 20 \
-             rows loaded so far and what the steps before it did and run `retort resolve d1 \
-             --reverted`: the next `retort upgrade` then runs the revision from its first step \
-             with the new file"
+            "revision d1 (m/d1_x.toml), upgrade step 2 (line 9, `update`): the first 20 rows \
+             of the fixture fixtures/rows.csv changed since they were loaded (SHA-256 of its \
+             columns and those rows: abababababab… then, cdcdcdcdcdcd… now); going on by row \
+             position could skip rows or load them twice, so nothing was loaded. Restore those \
+             rows and the columns as they were to resume (rows after them may change), or undo \
+             the 20 rows loaded so far and what the steps before it did and run `retort resolve \
+             d1 --reverted`: the next `retort upgrade` then runs the revision from its first \
+             step with the new file"
         );
         site.step = 0;
         site.op = "verify no nulls".to_string();

@@ -46,12 +46,13 @@ pub struct Checkpoint {
     /// When the checkpoint was written (UTC, RFC 3339).
     #[serde(default)]
     pub updated_at: Option<String>,
-    /// A `load` step: SHA-256 (hex) of the fixture file's bytes the rows
-    /// so far came from. A resumed load refuses a file with another
-    /// digest (its row positions may have moved); absent in checkpoints
+    /// A `load` step: SHA-256 (hex) of the fixture's columns and of the
+    /// rows loaded so far (`fixture::LoadedDigest`). A resumed load
+    /// refuses a file whose first `rows_done` rows differ (positions may
+    /// have moved); rows after them may change. Absent in checkpoints
     /// written before it existed, which resume as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixture_sha256: Option<String>,
+    pub loaded_sha256: Option<String>,
 }
 
 impl Checkpoint {
@@ -69,7 +70,7 @@ impl Checkpoint {
             total: None,
             rate: None,
             updated_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            fixture_sha256: None,
+            loaded_sha256: None,
         }
     }
 
@@ -230,15 +231,15 @@ mod tests {
     #[test]
     fn fixture_digest_is_optional() {
         let mut c = Checkpoint::start("upgrade", 0, 1, "load");
-        assert!(!c.to_json().contains("fixture_sha256"));
-        c.fixture_sha256 = Some("ab".repeat(32));
+        assert!(!c.to_json().contains("loaded_sha256"));
+        c.loaded_sha256 = Some("ab".repeat(32));
         let text = c.to_json();
-        assert!(text.contains(&format!("\"fixture_sha256\":\"{}\"", "ab".repeat(32))));
+        assert!(text.contains(&format!("\"loaded_sha256\":\"{}\"", "ab".repeat(32))));
         assert_eq!(Checkpoint::from_json(&text), Some(c));
         let old = r#"{"direction":"upgrade","statement":0,"kind":"data","step":0,"steps":1,
             "label":"load","last_key":20,"rows_done":20,"total":30}"#;
         let old = Checkpoint::from_json(old).expect("an old checkpoint reads");
-        assert_eq!((old.rows_done, old.fixture_sha256), (20, None));
+        assert_eq!((old.rows_done, old.loaded_sha256), (20, None));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Fixtures of the data lane: a resumed `load` step refuses a fixture file
-//! that changed since its rows so far were loaded (the checkpoint records
-//! the file's SHA-256), and binary values written by `data dump` (`\x` +
+//! Fixtures of the data lane: a resumed `load` step refuses a fixture whose
+//! rows loaded so far changed (the checkpoint records the SHA-256 of the
+//! columns and those rows) and takes a fix to the rows after them, and binary values written by `data dump` (`\x` +
 //! hex) load back into the same bytes through `data load` and `load` steps
 //! on every backend, while any other value in a binary column is refused
 //! naming the file, the row and the column.
@@ -71,8 +71,8 @@ fn load_stopped_after_20_rows(live: &Live) {
     assert_eq!(state, "failed");
     assert_eq!(cp["rows_done"], 20, "{cp}");
     assert!(
-        cp["fixture_sha256"].as_str().is_some_and(is_sha256_hex),
-        "the checkpoint records the fixture's digest: {cp}"
+        cp["loaded_sha256"].as_str().is_some_and(is_sha256_hex),
+        "the checkpoint records the loaded rows' digest: {cp}"
     );
 }
 
@@ -96,7 +96,7 @@ fn resumed_load_refuses_a_changed_fixture(live: Live) {
     dry.success();
     assert!(
         dry.stdout()
-            .contains("changed after 20 of its rows were loaded: the run will refuse to resume"),
+            .contains("the first 20 rows of fixtures/rows.csv changed since they were loaded: the run will refuse to resume"),
         "{}",
         dry.stdout()
     );
@@ -105,9 +105,11 @@ fn resumed_load_refuses_a_changed_fixture(live: Live) {
     run.code(1)
         .fails_with("revision b1 (")
         .fails_with("upgrade step 1 (line ")
-        .fails_with("the fixture fixtures/rows.csv changed after 20 of its rows were loaded")
+        .fails_with(
+            "the first 20 rows of the fixture fixtures/rows.csv changed since they were loaded",
+        )
         .fails_with("so nothing was loaded")
-        .fails_with("Restore the file as it was to resume")
+        .fails_with("Restore those rows and the columns as they were to resume")
         .fails_with("undo the 20 rows loaded so far and run `retort resolve b1 --reverted`");
     assert_eq!(
         live.rows("SELECT id, email FROM items ORDER BY id"),
@@ -115,7 +117,7 @@ fn resumed_load_refuses_a_changed_fixture(live: Live) {
     );
     let (state, after) = checkpoint(&live);
     assert_eq!(state, "failed");
-    for field in ["step", "rows_done", "last_key", "fixture_sha256"] {
+    for field in ["step", "rows_done", "last_key", "loaded_sha256"] {
         assert_eq!(after[field], cp[field], "{field}: {after} vs {cp}");
     }
 
@@ -140,16 +142,16 @@ fn resumed_load_refuses_a_changed_fixture(live: Live) {
 fn load_checkpoint_without_a_digest_resumes(live: Live) {
     load_stopped_after_20_rows(&live);
     let strip = match live.backend {
-        Backend::Sqlite => "json_remove(progress, '$.fixture_sha256')",
-        Backend::Postgres => "progress - 'fixture_sha256'",
-        Backend::Mysql => "JSON_REMOVE(progress, '$.fixture_sha256')",
+        Backend::Sqlite => "json_remove(progress, '$.loaded_sha256')",
+        Backend::Postgres => "progress - 'loaded_sha256'",
+        Backend::Mysql => "JSON_REMOVE(progress, '$.loaded_sha256')",
     };
     live.run_script(&format!(
         "UPDATE _versions SET progress = {strip} WHERE version = 'b1';\n\
          DELETE FROM items WHERE id = 23;\n"
     ));
     let (_, cp) = checkpoint(&live);
-    assert!(cp.get("fixture_sha256").is_none(), "{cp}");
+    assert!(cp.get("loaded_sha256").is_none(), "{cp}");
     live.project
         .file(FIXTURE, &rows_csv(&[], &[(28, "changed@example.com")]));
     live.retort(&["upgrade", "head"]).success();
@@ -162,9 +164,32 @@ fn load_checkpoint_without_a_digest_resumes(live: Live) {
     live.assert_applied(&["a1", "b1"]);
 }
 
+/// The usual reason a load stops is a bad row it had not loaded yet:
+/// fixing the file there (here row 23's id clashes; the fix gives it
+/// another id, and row 28 another address) does not touch the rows
+/// loaded, so the resume goes on and takes the fixed rows.
+fn a_fix_after_the_loaded_rows_resumes(live: Live) {
+    load_stopped_after_20_rows(&live);
+    let fixed = rows_csv(&[], &[(28, "fixed@example.com")]).replace("\n23,", "\n123,");
+    live.project.file(FIXTURE, &fixed);
+    let run = live.retort(&["upgrade", "head"]);
+    run.success();
+    assert_eq!(live.count("SELECT COUNT(*) FROM items"), 31);
+    assert_eq!(
+        live.rows("SELECT id, email FROM items WHERE id IN (23, 28, 123) ORDER BY id"),
+        [
+            ["23", "blocker"],
+            ["28", "fixed@example.com"],
+            ["123", "u23@example.com"]
+        ]
+    );
+    live.assert_applied(&["a1", "b1"]);
+}
+
 per_backend!(
     resumed_load_refuses_a_changed_fixture,
     load_checkpoint_without_a_digest_resumes,
+    a_fix_after_the_loaded_rows_resumes,
 );
 
 /// `CREATE TABLE name` with an id, a text column and two binary columns
