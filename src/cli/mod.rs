@@ -68,12 +68,17 @@ fn report(err: &anyhow::Error, secrets: &Secrets) -> i32 {
     let cancelled = err.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<crate::data::Error>(),
-            Some(crate::data::Error::Cancelled { .. })
+            Some(
+                crate::data::Error::Cancelled { .. } | crate::data::Error::LockWaitCancelled { .. }
+            )
         ) || matches!(
             cause.downcast_ref::<crate::runner::Error>(),
             Some(
-                crate::runner::Error::Data(crate::data::Error::Cancelled { .. })
-                    | crate::runner::Error::Cancelled { .. }
+                crate::runner::Error::Data(
+                    crate::data::Error::Cancelled { .. }
+                        | crate::data::Error::LockWaitCancelled { .. }
+                ) | crate::runner::Error::Cancelled { .. }
+                    | crate::runner::Error::LockWaitCancelled { .. }
             )
         )
     });

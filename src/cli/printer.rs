@@ -10,7 +10,8 @@
 //! - run progress goes to stderr through [`ProgressPrinter`], one line per
 //!   revision: `Running upgrade a1 -> b2, message` written when the
 //!   revision starts and completed with ` (12 ms)` when it is done (or
-//!   ` FAILED`, or ` (done by another process)`), unless `-q`.
+//!   ` FAILED`, ` interrupted` (Ctrl-C), or ` (done by another process)`),
+//!   unless `-q`.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -172,6 +173,7 @@ impl Observer for ProgressPrinter {
                 self.write(&duration_text(*duration), true);
             }
             Event::StepFailed { .. } => self.write(" FAILED", true),
+            Event::StepInterrupted { .. } => self.write(" interrupted", true),
             Event::StepSkipped { .. } => self.write(" (done by another process)", true),
             Event::Stamped { line } => {
                 self.finish();

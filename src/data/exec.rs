@@ -718,7 +718,7 @@ pub async fn run_revision(
     // second process waits, then skips what the first finished or resumes
     // from its checkpoint (never runs steps or batches beside it). The
     // kernel releases the lock when the process ends, however it ends.
-    let _file_lock = db.lock_sqlite_file().await?;
+    let _file_lock = db.lock_sqlite_file(&ctx.options.cancel).await?;
     let Some(mut cp) = start(db, ctx, rev, direction, source, steps.len()).await? else {
         return Ok(Ran::Skipped);
     };

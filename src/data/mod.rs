@@ -173,6 +173,13 @@ pub enum Error {
         /// Rows done in that step.
         rows: u64,
     },
+    /// Ctrl-C while waiting for the SQLite file lock another process holds
+    /// (a data revision it is running): this revision was not started.
+    #[error("interrupted while waiting for {lock} (another retort process holds it); the revision was not started")]
+    LockWaitCancelled {
+        /// Which lock.
+        lock: String,
+    },
     /// A data revision without downgrade steps whose upgrade cannot be
     /// reversed.
     #[error("revision {revision} ({}) has no [[downgrade]] steps and upgrade step {step} (line {line}, `{op}`) has no reverse; add [[downgrade]] steps (`downgrade = []` to do nothing)", .file.display())]
@@ -251,6 +258,9 @@ fn fixture_changed_hint(site: &Site, rows: u64) -> String {
 
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Error {
+        if let crate::store::Error::LockWaitCancelled { lock } = e {
+            return Error::LockWaitCancelled { lock };
+        }
         Error::Db {
             what: "talking to the database".to_string(),
             message: e.to_string(),

@@ -105,8 +105,108 @@ pub fn split_first(dialect: Dialect, col: &str, sep: &str) -> (String, String) {
     )
 }
 
+/// The greatest signed 64-bit integer, as digits.
+const I64_MAX: &str = "9223372036854775807";
+/// The magnitude of the least signed 64-bit integer, as digits.
+const I64_MIN_ABS: &str = "9223372036854775808";
+
+/// How many integer digits (leading zeros not counted) a `float` may
+/// have: below 1e308 every decimal number converts to a finite double on
+/// every backend; from 1e308 on it gets the default (a double ends at
+/// about 1.8e308, and PostgreSQL refuses what overflows it where SQLite
+/// gives infinity). Symmetrically, a number with this many zeros or more
+/// after the decimal point before its first significant digit (below
+/// 1e-308, about where the normal doubles end) becomes 0, where
+/// PostgreSQL would refuse what rounds to zero.
+const FLOAT_DIGITS: usize = 308;
+
+/// The functions the checks of [`convert`] are made of, per dialect.
+struct Text(Dialect);
+
+impl Text {
+    /// `s` without the leading characters of `chars` (`'-0'`: the sign
+    /// and the leading zeros of a valid number).
+    fn ltrim(&self, s: &str, chars: &str) -> String {
+        match self.0 {
+            Dialect::Sqlite | Dialect::Postgres => format!("ltrim({s}, '{chars}')"),
+            // TRIM removes a string, not a set: one character at a time,
+            // in the order given (a valid number's sign comes first).
+            Dialect::Mysql => chars.chars().fold(s.to_string(), |acc, c| {
+                format!("TRIM(LEADING '{c}' FROM {acc})")
+            }),
+        }
+    }
+
+    /// The length of `s` in characters.
+    fn len(&self, s: &str) -> String {
+        match self.0 {
+            Dialect::Sqlite | Dialect::Postgres => format!("length({s})"),
+            Dialect::Mysql => format!("CHAR_LENGTH({s})"),
+        }
+    }
+
+    /// `a <= b` for two strings of digits of the same length (byte
+    /// order: PostgreSQL's default collation may be a locale's).
+    fn le(&self, a: &str, b: &str) -> String {
+        match self.0 {
+            Dialect::Postgres => format!("{a} COLLATE \"C\" <= {b}"),
+            Dialect::Sqlite | Dialect::Mysql => format!("{a} <= {b}"),
+        }
+    }
+
+    /// 1-based position of the first `.` in `s` (0: none).
+    fn dot(&self, s: &str) -> String {
+        match self.0 {
+            Dialect::Sqlite => format!("instr({s}, '.')"),
+            Dialect::Postgres => format!("strpos({s}, '.')"),
+            Dialect::Mysql => format!("LOCATE('.', {s})"),
+        }
+    }
+
+    /// Whether `t` (trimmed, not NULL) is `-?[0-9]+`, or with `fraction`
+    /// `-?[0-9]+([.][0-9]+)?`.
+    fn is_number(&self, t: &str, fraction: bool) -> String {
+        let re = if fraction {
+            "'^-?[0-9]+([.][0-9]+)?$'"
+        } else {
+            "'^-?[0-9]+$'"
+        };
+        match self.0 {
+            Dialect::Postgres => format!("{t} ~ {re}"),
+            Dialect::Mysql => format!("{t} REGEXP {re}"),
+            // No regular expressions in SQLite's core: GLOB on the part
+            // after the sign, which starts with a digit, holds only
+            // digits (and with a fraction: dots, at most one, not last).
+            Dialect::Sqlite => {
+                let d = format!("substr({t}, 1 + ({t} GLOB '-*'))");
+                if fraction {
+                    format!("{d} GLOB '[0-9]*' AND {d} NOT GLOB '*[^0-9.]*' AND {d} NOT GLOB '*.*.*' AND {d} NOT GLOB '*.'")
+                } else {
+                    format!("{d} GLOB '[0-9]*' AND {d} NOT GLOB '*[^0-9]*'")
+                }
+            }
+        }
+    }
+}
+
 /// `col` converted to `ty` (`integer`, `float`, `text`), `default` where
-/// the value does not convert.
+/// the value does not convert — the same values on every dialect:
+///
+/// - `integer`: after trimming spaces, an optional `-` and digits
+///   (leading zeros allowed) within the signed 64-bit range; anything
+///   else (a fraction, an exponent, a `+`, out of range) gets `default`.
+///   The range is checked on the digits as text, before the cast, so
+///   PostgreSQL and MySQL never raise an out-of-range error and SQLite
+///   never saturates.
+/// - `float`: an optional `-`, digits and an optional fraction (`1.5`,
+///   not `.5`, `5.` or `1e5`) with at most 308 integer digits (leading
+///   zeros not counted; more would overflow a double or come near its
+///   end); a magnitude below 1e-308 becomes 0.
+/// - `text`: a plain cast.
+///
+/// NULL and the empty string get `default` too. A value that converts
+/// but does not fit a narrower target column (`int`, `real`) is the
+/// database's error, raised by the step.
 ///
 /// # Errors
 /// An unknown type.
@@ -116,31 +216,51 @@ pub fn convert(dialect: Dialect, col: &str, ty: &str, default: &str) -> Result<S
         Dialect::Postgres => format!("trim(CAST({col} AS text))"),
         Dialect::Mysql => format!("TRIM({col})"),
     };
-    let (int_re, float_re) = ("'^-?[0-9]+$'", "'^-?[0-9]+([.][0-9]+)?$'");
-    Ok(match (dialect, ty) {
-        (_, "text" | "string") => match dialect {
+    let x = Text(dialect);
+    Ok(match ty {
+        "text" | "string" => match dialect {
             Dialect::Mysql => format!("CAST({col} AS CHAR)"),
             Dialect::Sqlite | Dialect::Postgres => format!("CAST({col} AS TEXT)"),
         },
-        (Dialect::Sqlite, "integer") => format!(
-            "CASE WHEN {t} <> '' AND {t} <> '-' AND substr({t}, CASE WHEN substr({t}, 1, 1) = '-' THEN 2 ELSE 1 END) NOT GLOB '*[^0-9]*' THEN CAST({t} AS INTEGER) ELSE {default} END"
-        ),
-        (Dialect::Sqlite, "float") => format!(
-            "CASE WHEN {t} <> '' AND {t} NOT GLOB '*[^0-9.-]*' AND {t} GLOB '*[0-9]*' AND CAST({t} AS REAL) || '' <> '' AND (length({t}) - length(replace({t}, '.', ''))) <= 1 AND instr(substr({t}, 2), '-') = 0 THEN CAST({t} AS REAL) ELSE {default} END"
-        ),
-        (Dialect::Postgres, "integer") => {
-            format!("CASE WHEN {t} ~ {int_re} THEN CAST({t} AS bigint) ELSE {default} END")
+        "integer" => {
+            let cast = match dialect {
+                Dialect::Sqlite => format!("CAST({t} AS INTEGER)"),
+                Dialect::Postgres => format!("CAST({t} AS bigint)"),
+                Dialect::Mysql => format!("CAST({t} AS SIGNED)"),
+            };
+            // The digits without sign and leading zeros: fewer than 19,
+            // or 19 up to the limit (one more for a negative number).
+            let digits = x.ltrim(&t, "-0");
+            let len = x.len(&digits);
+            format!(
+                "CASE WHEN {} AND ({len} < 19 OR ({len} = 19 AND {}) OR (substr({t}, 1, 1) = '-' AND {digits} = '{I64_MIN_ABS}')) THEN {cast} ELSE {default} END",
+                x.is_number(&t, false),
+                x.le(&digits, &format!("'{I64_MAX}'")),
+            )
         }
-        (Dialect::Postgres, "float") => format!(
-            "CASE WHEN {t} ~ {float_re} THEN CAST({t} AS double precision) ELSE {default} END"
-        ),
-        (Dialect::Mysql, "integer") => {
-            format!("CASE WHEN {t} REGEXP {int_re} THEN CAST({t} AS SIGNED) ELSE {default} END")
+        "float" => {
+            let cast = match dialect {
+                Dialect::Sqlite => format!("CAST({t} AS REAL)"),
+                Dialect::Postgres => format!("CAST({t} AS double precision)"),
+                Dialect::Mysql => format!("CAST({t} AS DOUBLE)"),
+            };
+            let int_part = match dialect {
+                Dialect::Sqlite => format!("substr({t}, 1, instr({t} || '.', '.') - 1)"),
+                Dialect::Postgres => format!("split_part({t}, '.', 1)"),
+                Dialect::Mysql => format!("SUBSTRING_INDEX({t}, '.', 1)"),
+            };
+            let int_digits = x.ltrim(&int_part, "-0");
+            // After the dot (the whole value when there is none: then it
+            // is zero whenever the integer digits are empty).
+            let fraction = format!("substr({t}, {} + 1)", x.dot(&t));
+            let zeros = format!("{} - {}", x.len(&fraction), x.len(&x.ltrim(&fraction, "0")));
+            format!(
+                "CASE WHEN {} AND {} <= {FLOAT_DIGITS} THEN CASE WHEN {int_digits} = '' AND {zeros} >= {FLOAT_DIGITS} THEN 0.0 ELSE {cast} END ELSE {default} END",
+                x.is_number(&t, true),
+                x.len(&int_digits),
+            )
         }
-        (Dialect::Mysql, "float") => {
-            format!("CASE WHEN {t} REGEXP {float_re} THEN CAST({t} AS DOUBLE) ELSE {default} END")
-        }
-        (_, other) => {
+        other => {
             return Err(format!(
                 "`type = \"{other}\"`: expected integer, float or text"
             ))
@@ -460,6 +580,40 @@ mod tests {
             boundary_tail(Dialect::Postgres, &scan(), "\"id\"", false),
             "SELECT MAX(\"id\"), COUNT(*) FROM \"users\" WHERE (email IS NOT NULL)"
         );
+    }
+
+    /// Pins `convert_type`'s expressions per dialect in
+    /// `tests/snapshots/data/convert_type.<d>.sql` (a mismatch writes
+    /// `<file>.new` for review; the integration test `convert_type_edges`
+    /// runs them).
+    #[test]
+    fn convert_sql_is_pinned_per_dialect() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/data");
+        let mut failed = vec![];
+        for d in Dialect::ALL {
+            let col = quote_ident(d, "age_text").unwrap();
+            let mut actual = String::new();
+            for (ty, default) in [("integer", "-1"), ("float", "NULL"), ("text", "NULL")] {
+                let expr = convert(d, &col, ty, default).unwrap();
+                actual.push_str(&format!(
+                    "-- type = \"{ty}\", default = {default}\nSELECT {expr};\n"
+                ));
+            }
+            let path = dir.join(format!("convert_type.{}.sql", d.name()));
+            let expected = std::fs::read_to_string(&path).unwrap_or_default();
+            if actual != expected {
+                let _ = std::fs::create_dir_all(&dir);
+                let _ = std::fs::write(path.with_extension("sql.new"), &actual);
+                failed.push(d.name());
+            }
+        }
+        assert!(
+            failed.is_empty(),
+            "convert_type SQL changed for {failed:?}: review the .new files"
+        );
+        assert!(convert(Dialect::Sqlite, "c", "date", "NULL")
+            .unwrap_err()
+            .contains("expected integer, float or text"));
     }
 
     #[test]

@@ -118,6 +118,16 @@ pub enum Error {
         /// What was applied before.
         report: RunReport,
     },
+    /// Ctrl-C while waiting for a lock another retort process holds (the
+    /// run lock, or SQLite's file lock): the revision waiting for it was
+    /// not started; what was applied before stays applied.
+    #[error("interrupted while waiting for {lock} (another retort process holds it){}", applied_note(.report))]
+    LockWaitCancelled {
+        /// Which lock.
+        lock: String,
+        /// What was applied before.
+        report: RunReport,
+    },
     /// Target resolution or planning failed.
     #[error(transparent)]
     Graph(#[from] graph::Error),
@@ -261,6 +271,18 @@ fn applied_note(report: &RunReport) -> String {
 }
 
 impl Error {
+    /// [`Error::LockWaitCancelled`] for a store error that is one (with
+    /// what `report` says was applied before), else the error back.
+    pub(crate) fn lock_wait(e: store::Error, report: &RunReport) -> Result<Error, store::Error> {
+        match e {
+            store::Error::LockWaitCancelled { lock } => Ok(Error::LockWaitCancelled {
+                lock,
+                report: report.clone(),
+            }),
+            e => Err(e),
+        }
+    }
+
     /// A line telling the user what to run next, if there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -315,6 +337,10 @@ impl Error {
             Error::Cancelled { .. } => {
                 Some("run the same command again to continue".to_string())
             }
+            Error::LockWaitCancelled { .. } => Some(
+                "run the same command again to continue (it waits until the other process is done)"
+                    .to_string(),
+            ),
             Error::NotRecorded { .. } => Some("`retort current` shows what is recorded".to_string()),
             Error::Store(e) => e.hint(),
             Error::Interrupted { .. }

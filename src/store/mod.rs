@@ -76,6 +76,13 @@ pub enum Error {
         /// What the server returned.
         result: String,
     },
+    /// Ctrl-C while waiting for a lock another process holds: nothing was
+    /// taken, nothing done under it.
+    #[error("interrupted while waiting for {lock} (another retort process holds it)")]
+    LockWaitCancelled {
+        /// Which lock, e.g. `the lock file app.db-retort-lock`.
+        lock: String,
+    },
     /// A statement failed.
     #[error("{what}: {}", db_message(.cause))]
     Query {
@@ -695,12 +702,16 @@ impl Db {
     }
 
     /// SQLite: waits for and takes the [`FileLock`] of the database file
-    /// (`None` for an in-memory database and on other dialects).
+    /// (`None` for an in-memory database and on other dialects), or until
+    /// `cancel` is set.
     ///
     /// # Errors
     /// [`Error::Query`] reading the file name; the lock file cannot be
-    /// created or locked.
-    pub async fn lock_sqlite_file(&mut self) -> Result<Option<FileLock>, Error> {
+    /// created or locked. [`Error::LockWaitCancelled`].
+    pub async fn lock_sqlite_file(
+        &mut self,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<FileLock>, Error> {
         #[cfg(feature = "sqlite")]
         if let Db::Sqlite(c) = self {
             let file: Option<String> =
@@ -714,10 +725,7 @@ impl Db {
             let Some(file) = file.filter(|f| !f.is_empty()) else {
                 return Ok(None);
             };
-            return FileLock::acquire(std::path::Path::new(&file)).map_err(|e| Error::Query {
-                what: format!("locking {file}-retort-lock"),
-                cause: sqlx::Error::Io(e),
-            });
+            return FileLock::acquire(std::path::Path::new(&file), cancel).await;
         }
         Ok(None)
     }

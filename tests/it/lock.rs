@@ -15,12 +15,17 @@
 //! MariaDB's `GET_LOCK` names are not listed without the metadata-lock
 //! plugin, and SQLite has no lock to hold across processes, so those two
 //! backends only check that a no-op run succeeds next to a busy one.
+//!
+//! Ctrl-C while a run waits for another run's lock (the run lock, or
+//! SQLite's file lock) stops the waiting run at once, exit 130, with
+//! nothing applied, while the other run goes on undisturbed.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::data_lane::{data_rev, items_table};
 use crate::support::live::{per_backend, Backend, Live};
 
 /// How many revisions, and how many processes race.
@@ -316,4 +321,168 @@ fn sqlite_non_transactional_revision_runs_once() {
         [["b", "1"], ["c", "1"]]
     );
     live.assert_applied(&["aaaa00000001", "bbbb00000002", "cccc00000003"]);
+}
+
+per_backend!(ctrl_c_while_waiting_for_the_lock);
+
+/// How the waiting run names the lock it was waiting for.
+fn lock_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "interrupted while waiting for the lock file ",
+        _ => "interrupted while waiting for the migration lock on ",
+    }
+}
+
+/// A slow data revision holds the lock (PostgreSQL and MariaDB: the run
+/// lock of the whole run; SQLite: the file lock of the data revision); a
+/// second `upgrade head` waits for it. SIGINT to the second exits 130
+/// before the first finishes, saying nothing was applied; the first then
+/// finishes alone, every row processed once, nothing logged by the second.
+fn ctrl_c_while_waiting_for_the_lock(live: Live) {
+    items_table(&live, 100);
+    data_rev(
+        &live,
+        r#"
+[[upgrade]]
+op = "update"
+name = "slow"
+table = "items"
+set = { counter = "counter + 1" }
+batch_size = 5
+sleep_ms = 600
+
+downgrade = []
+"#,
+    );
+    let log_before = live.log().len();
+    let mut first = live.spawn(&["upgrade", "head"]);
+    // The first run holds the lock once its first batch is in.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while live.count("SELECT COUNT(*) FROM items WHERE counter = 1") == 0 {
+        assert!(
+            first.running() && Instant::now() < deadline,
+            "the first run did not start its batches"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut second = live.spawn(&["upgrade", "head"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(second.running(), "the second run did not wait for the lock");
+    second.interrupt();
+    let run = second
+        .wait_within(Duration::from_secs(120))
+        .expect("the second run did not stop after SIGINT");
+    assert!(
+        first.running(),
+        "{:?}: the second run stopped only after the first finished",
+        live.backend
+    );
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(lock_name(live.backend))
+            && run.stderr.contains("nothing was applied by this run"),
+        "{}",
+        run.stderr
+    );
+    first.finish().success();
+    assert_eq!(
+        live.count("SELECT COUNT(*) FROM items WHERE counter = 1"),
+        100
+    );
+    live.assert_applied(&["a1", "b1"]);
+    assert_eq!(
+        live.log_since(log_before),
+        [("upgrade".to_string(), "b1".to_string(), "ok".to_string())]
+    );
+    if live.backend == Backend::Postgres {
+        assert!(live.advisory_locks().is_empty(), "advisory locks left");
+    }
+}
+
+/// `flock FILE cat`: holds an exclusive `flock` on `file` until dropped
+/// (closing `cat`'s stdin ends both); `None` without the `flock` tool.
+struct FlockHolder {
+    child: Child,
+}
+
+impl FlockHolder {
+    fn take(file: &std::path::Path) -> Option<FlockHolder> {
+        let child = Command::new("flock")
+            .arg(file)
+            .arg("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .ok()?;
+        let holder = FlockHolder { child };
+        // Held once a non-blocking attempt fails.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let free = Command::new("flock")
+                .args(["-n", "-E", "99"])
+                .arg(file)
+                .arg("true")
+                .status()
+                .ok()?;
+            if free.code() == Some(99) {
+                return Some(holder);
+            }
+            assert!(Instant::now() < deadline, "flock did not take {file:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for FlockHolder {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// SQLite, `transactional = false`: the revision waits for the database's
+/// file lock (held here by `flock`); SIGINT ends the wait with exit 130,
+/// the revision not started.
+#[test]
+fn sqlite_ctrl_c_while_a_non_transactional_revision_waits() {
+    let live = Live::sqlite();
+    live.project
+        .rev("aaaa00000001")
+        .message("counter")
+        .up("CREATE TABLE counter (rev VARCHAR(32) NOT NULL)")
+        .write();
+    live.project
+        .rev("bbbb00000002")
+        .parent("aaaa00000001")
+        .message("no tx")
+        .non_transactional()
+        .up("INSERT INTO counter (rev) VALUES ('b')")
+        .write();
+    live.retort(&["upgrade", "aaaa00000001"]).success();
+    let mut lock = live.sqlite_path().into_os_string();
+    lock.push("-retort-lock");
+    let Some(holder) = FlockHolder::take(std::path::Path::new(&lock)) else {
+        eprintln!("skipped: no `flock` tool");
+        return;
+    };
+    let mut waiting = live.spawn(&["upgrade", "head"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(waiting.running(), "the run did not wait for the file lock");
+    waiting.interrupt();
+    let run = waiting
+        .wait_within(Duration::from_secs(60))
+        .expect("the run did not stop after SIGINT");
+    drop(holder);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(lock_name(Backend::Sqlite))
+            && run.stderr.contains("nothing was applied by this run"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(live.count("SELECT COUNT(*) FROM counter"), 0);
+    live.assert_applied(&["aaaa00000001"]);
+    // With the lock free, the same command applies it.
+    live.retort(&["upgrade", "head"]).success();
+    live.assert_applied(&["aaaa00000001", "bbbb00000002"]);
 }

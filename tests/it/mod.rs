@@ -2,6 +2,7 @@
 
 mod cli_fixes;
 mod data_checks;
+mod data_convert;
 mod data_fixtures;
 mod data_lane;
 mod data_live;

@@ -61,7 +61,10 @@ impl Migrator<'_> {
         // where it stopped (never runs it twice at once).
         let mut resume = resume;
         let _file_lock = if db.dialect() == Dialect::Sqlite {
-            let lock = db.lock_sqlite_file().await.map_err(&interrupted)?;
+            let lock = db
+                .lock_sqlite_file(&self.data.cancel)
+                .await
+                .map_err(|e| Error::lock_wait(e, report).unwrap_or_else(&interrupted))?;
             let rows = db.read_versions(&self.tables).await.map_err(&interrupted)?;
             let row = rows
                 .unwrap_or_default()

@@ -348,7 +348,9 @@ impl<'p> Migrator<'p> {
         if !has_work(db, &state).await? {
             return Ok(RunReport::default());
         }
-        let lock = RunLock::acquire(&self.url, &self.tables).await?;
+        let lock = RunLock::acquire(&self.url, &self.tables, &self.data.cancel)
+            .await
+            .map_err(|e| Error::lock_wait(e, &RunReport::default()).unwrap_or_else(Error::Store))?;
         let result = locked(db).await;
         lock.release().await;
         result

@@ -45,6 +45,13 @@ pub enum Event<'a> {
         /// Revision id.
         revision: &'a str,
     },
+    /// Ctrl-C stopped the revision started last: while it waited for
+    /// another process's lock (not started), or a data revision at a batch
+    /// boundary (checkpoint saved). An error follows.
+    StepInterrupted {
+        /// Revision id.
+        revision: &'a str,
+    },
     /// Another process applied (or reverted) the revision started last.
     StepSkipped {
         /// Revision id.

@@ -39,7 +39,17 @@ impl<'p> Migrator<'p> {
                 line: &line,
                 resume_at: None,
             });
-            self.run_data(db, rev, direction, &source, observer).await
+            self.run_data(db, rev, direction, &source, observer)
+                .await
+                .map_err(|e| match e {
+                    Error::Data(crate::data::Error::LockWaitCancelled { lock }) => {
+                        Error::LockWaitCancelled {
+                            lock,
+                            report: report.clone(),
+                        }
+                    }
+                    e => e,
+                })
         } else {
             let rendered = self.rendered(db, step, direction).await?;
             observer.event(&Event::StepStarted {
@@ -163,7 +173,8 @@ impl<'p> Migrator<'p> {
 }
 
 /// Ends a revision's progress line (`StepFinished`, `StepSkipped` or
-/// `StepFailed`) and records it in `report`; passes a failure on.
+/// `StepFailed`, `StepInterrupted`) and records it in `report`; passes a
+/// failure on.
 pub(super) fn record(
     observer: &mut dyn Observer,
     report: &mut RunReport,
@@ -194,7 +205,15 @@ pub(super) fn record(
             Ok(())
         }
         Err(e) => {
-            observer.event(&Event::StepFailed { revision: &rev.id });
+            let interrupted = matches!(
+                e,
+                Error::LockWaitCancelled { .. } | Error::Data(crate::data::Error::Cancelled { .. })
+            );
+            if interrupted {
+                observer.event(&Event::StepInterrupted { revision: &rev.id });
+            } else {
+                observer.event(&Event::StepFailed { revision: &rev.id });
+            }
             Err(e)
         }
     }

@@ -1,0 +1,6 @@
+-- type = "integer", default = -1
+SELECT CASE WHEN substr(trim("age_text"), 1 + (trim("age_text") GLOB '-*')) GLOB '[0-9]*' AND substr(trim("age_text"), 1 + (trim("age_text") GLOB '-*')) NOT GLOB '*[^0-9]*' AND (length(ltrim(trim("age_text"), '-0')) < 19 OR (length(ltrim(trim("age_text"), '-0')) = 19 AND ltrim(trim("age_text"), '-0') <= '9223372036854775807') OR (substr(trim("age_text"), 1, 1) = '-' AND ltrim(trim("age_text"), '-0') = '9223372036854775808')) THEN CAST(trim("age_text") AS INTEGER) ELSE -1 END;
+-- type = "float", default = NULL
+SELECT CASE WHEN substr(trim("age_text"), 1 + (trim("age_text") GLOB '-*')) GLOB '[0-9]*' AND substr(trim("age_text"), 1 + (trim("age_text") GLOB '-*')) NOT GLOB '*[^0-9.]*' AND substr(trim("age_text"), 1 + (trim("age_text") GLOB '-*')) NOT GLOB '*.*.*' AND substr(trim("age_text"), 1 + (trim("age_text") GLOB '-*')) NOT GLOB '*.' AND length(ltrim(substr(trim("age_text"), 1, instr(trim("age_text") || '.', '.') - 1), '-0')) <= 308 THEN CASE WHEN ltrim(substr(trim("age_text"), 1, instr(trim("age_text") || '.', '.') - 1), '-0') = '' AND length(substr(trim("age_text"), instr(trim("age_text"), '.') + 1)) - length(ltrim(substr(trim("age_text"), instr(trim("age_text"), '.') + 1), '0')) >= 308 THEN 0.0 ELSE CAST(trim("age_text") AS REAL) END ELSE NULL END;
+-- type = "text", default = NULL
+SELECT CAST("age_text" AS TEXT);
