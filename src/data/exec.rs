@@ -1191,6 +1191,8 @@ struct Plan<'a> {
     pg: Option<PgPlan>,
     started: Instant,
     at_start: u64,
+    /// How long the last batch's `COMMIT` took (for the sizer).
+    commit_took: std::cell::Cell<Duration>,
 }
 
 /// PostgreSQL's folded statements: the checkpoint re-read (`FOR UPDATE`)
@@ -1364,6 +1366,7 @@ async fn run_batched(
         save: checkpoint_sql(dialect, ctx.tables),
         started: Instant::now(),
         at_start: cp.rows_done,
+        commit_took: std::cell::Cell::new(Duration::ZERO),
     };
     let mut batches = 0u64;
     loop {
@@ -1411,6 +1414,7 @@ async fn run_batched(
         sizer.observe(
             cp.rows_done.saturating_sub(before.rows_done),
             began.elapsed(),
+            plan.commit_took.get(),
         );
         batches += 1;
         emit(&DataEvent::Batch {
@@ -1451,7 +1455,9 @@ async fn generic_batch(
         .await?;
     match generic_batch_body(db, plan, id, cp).await {
         Ok(true) => {
+            let committing = Instant::now();
             commit(db, "committing a batch").await?;
+            plan.commit_took.set(committing.elapsed());
             Ok(true)
         }
         other => {
@@ -1662,10 +1668,15 @@ async fn sqlite_batch(
         conn.execute("BEGIN IMMEDIATE")
             .map_err(|e| db_err("starting a transaction", db_message(&e)))?;
         let result = match sqlite_batch_body(&conn, plan, id, cp) {
-            Ok(true) => conn
-                .execute("COMMIT")
-                .map(|()| true)
-                .map_err(|e| db_err("committing a batch", db_message(&e))),
+            Ok(true) => {
+                let committing = Instant::now();
+                let done = conn
+                    .execute("COMMIT")
+                    .map(|()| true)
+                    .map_err(|e| db_err("committing a batch", db_message(&e)));
+                plan.commit_took.set(committing.elapsed());
+                done
+            }
             other => other,
         };
         if !matches!(result, Ok(true)) {

@@ -171,17 +171,7 @@ per_backend!(keys_at_the_end_of_the_64_bit_range);
 /// stretch: no row is bumped twice, the checkpoint agrees with the data
 /// after every kill, and the last run finishes the rest.
 fn kill_and_resume_with_batches_sized_by_time(live: Live) {
-    if live.backend == Backend::Sqlite {
-        // A 1 ms target under SQLite's durable commits (several ms each)
-        // shrinks batches to one row: too slow for the kill loop. SQLite
-        // has no spans; its timed sizes are `batches_sized_by_time`, its
-        // kill and resume `kill_and_resume_exactly_once`.
-        eprintln!(
-            "kill_and_resume_with_batches_sized_by_time: not run on SQLite (no key spans there)"
-        );
-        return;
-    }
-    items_table(&live, 3000);
+    items_table(&live, 12_000);
     live.run_script(
         "DELETE FROM items WHERE (id > 1000 AND id <= 1200) OR (id > 2000 AND id % 3 <> 0);\n",
     );
@@ -195,7 +185,7 @@ name = "bump"
 table = "items"
 set = { counter = "counter + 1" }
 batch_time_ms = 1
-sleep_ms = 5
+sleep_ms = 15
 
 [[verify]]
 name = "every row once"
