@@ -14,6 +14,7 @@
 //!   unless `-q`.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::runner::online::{Event, Observer};
@@ -54,9 +55,15 @@ impl Printer {
         out.flush()
     }
 
-    /// Writes a note to stderr (`warning: …`), even with `-q`.
+    /// Writes a note to stderr (`warning: …`), even with `-q`; on a line
+    /// of its own when a progress line is open (Ctrl-C's note comes from
+    /// another thread, mid-revision).
     pub fn warn(&self, line: &str) {
-        let _ = writeln!(io::stderr().lock(), "warning: {line}");
+        let mut err = io::stderr().lock();
+        if LINE_OPEN.swap(false, Ordering::SeqCst) {
+            let _ = writeln!(err);
+        }
+        let _ = writeln!(err, "warning: {line}");
     }
 
     /// The observer that prints a run's progress.
@@ -64,6 +71,7 @@ impl Printer {
         ProgressPrinter {
             quiet: self.quiet,
             open: false,
+            line: String::new(),
             data: DataProgress::default(),
         }
     }
@@ -73,6 +81,9 @@ impl Printer {
     /// to report them.
     pub fn error(message: &str, hint: Option<&str>) {
         let mut err = io::stderr().lock();
+        if LINE_OPEN.swap(false, Ordering::SeqCst) {
+            let _ = writeln!(err);
+        }
         let _ = writeln!(err, "error: {message}");
         if let Some(hint) = hint {
             for line in hint.lines() {
@@ -90,6 +101,11 @@ impl Printer {
     }
 }
 
+/// Whether stderr ends in a progress line still waiting for its ending
+/// (set under stderr's lock), so that a warning or error printed meanwhile
+/// starts on a line of its own.
+static LINE_OPEN: AtomicBool = AtomicBool::new(false);
+
 /// Prints run progress to stderr: one line per revision, completed with
 /// its duration.
 #[derive(Debug)]
@@ -97,6 +113,9 @@ pub struct ProgressPrinter {
     quiet: bool,
     /// Whether a started line waits for its ending.
     open: bool,
+    /// The open line's text so far (written again after a warning broke
+    /// it).
+    line: String,
     /// DATA LANE: the bar or the log-line pacing of a data step.
     data: DataProgress,
 }
@@ -121,6 +140,12 @@ impl ProgressPrinter {
             return;
         }
         let mut err = io::stderr().lock();
+        if !self.open {
+            self.line.clear();
+        } else if !LINE_OPEN.load(Ordering::SeqCst) {
+            // A warning ended the line: start it again.
+            let _ = write!(err, "{}", self.line);
+        }
         let _ = if newline {
             writeln!(err, "{text}")
         } else {
@@ -128,13 +153,26 @@ impl ProgressPrinter {
         };
         let _ = err.flush();
         self.open = !newline;
+        if self.open {
+            self.line.push_str(text);
+        }
+        LINE_OPEN.store(self.open, Ordering::SeqCst);
+    }
+
+    /// Ends a revision's line with `word` (` FAILED`); after a data
+    /// revision's own lines, on an indented line of its own (`  FAILED`),
+    /// as `  done` is.
+    fn end_line(&mut self, word: &str) {
+        let indent = if self.open { " " } else { "  " };
+        self.write(&format!("{indent}{word}"), true);
     }
 
     /// Ends an open line (before an error is printed).
     pub fn finish(&mut self) {
-        if self.open {
+        if self.open && LINE_OPEN.load(Ordering::SeqCst) {
             self.write("", true);
         }
+        self.open = false;
     }
 }
 
@@ -172,9 +210,9 @@ impl Observer for ProgressPrinter {
                 }
                 self.write(&duration_text(*duration), true);
             }
-            Event::StepFailed { .. } => self.write(" FAILED", true),
-            Event::StepInterrupted { .. } => self.write(" interrupted", true),
-            Event::StepSkipped { .. } => self.write(" (done by another process)", true),
+            Event::StepFailed { .. } => self.end_line("FAILED"),
+            Event::StepInterrupted { .. } => self.end_line("interrupted"),
+            Event::StepSkipped { .. } => self.end_line("(done by another process)"),
             Event::Stamped { line } => {
                 self.finish();
                 self.write(line, true);

@@ -88,6 +88,24 @@ fn first_ctrl_c_stops_at_a_revision_boundary(live: Live) {
         "{}",
         run.stderr
     );
+    // The Ctrl-C note comes from another thread while a1's line is open:
+    // it gets a line of its own, and a1's line is written again to end.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("warning: interrupted: stopping at the next")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("Running upgrade  -> a1") && l.contains(" ms)")
+                || l.starts_with("Running upgrade  -> a1") && l.contains(" s)")
+        ),
+        "a1's line ends with its duration: {}",
+        run.stderr
+    );
     live.assert_applied(&["a1"]);
     live.retort(&["upgrade", "head"]).success();
     live.assert_applied(&["a1", "b2"]);

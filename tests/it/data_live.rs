@@ -109,6 +109,20 @@ fn ctrl_c_stops_at_a_batch_and_resumes(live: Live) {
     for line in &lines {
         assert!(is_progress_line(line, "bump", ROWS), "{line:?}");
     }
+    // The Ctrl-C note has a line of its own, and the data revision's
+    // block ends with an indented `interrupted` (as `done` is).
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("warning: interrupted: stopping at the next")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.lines().any(|l| l == "  interrupted"),
+        "{}",
+        run.stderr
+    );
     // Stopped between batches: the checkpoint and the data agree.
     let done = live.count("SELECT COUNT(*) FROM items WHERE counter = 1");
     assert_eq!(
