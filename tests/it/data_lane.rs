@@ -54,6 +54,41 @@ pub(super) fn data_rev(live: &Live, body: &str) {
         .write();
 }
 
+/// Revision b1: an `update` sized by time (towards a 5 s target these
+/// batches never reach, so sizes double from 1,000) that sets each row's
+/// `counter` to the checkpoint's `rows_done` read from inside its batch:
+/// the rows done before it. [`batches`] then shows the batches.
+pub(super) fn stamping_rev(live: &Live) {
+    let rows_done = match live.backend {
+        Backend::Sqlite => "json_extract(progress, '$.rows_done')",
+        Backend::Postgres => "CAST(CAST(progress AS jsonb)->>'rows_done' AS INTEGER)",
+        Backend::Mysql => "CAST(JSON_EXTRACT(progress, '$.rows_done') AS SIGNED)",
+    };
+    data_rev(
+        live,
+        &format!(
+            r#"
+[[upgrade]]
+op = "update"
+name = "stamp"
+table = "items"
+set = {{ counter = "(SELECT {rows_done} FROM _versions WHERE version = 'b1')" }}
+batch_time_ms = 5000
+
+downgrade = []
+"#
+        ),
+    );
+}
+
+/// The batches a [`stamping_rev`] run made: (rows done before, rows) each.
+pub(super) fn batches(live: &Live) -> Vec<(i64, i64)> {
+    live.rows("SELECT counter, COUNT(*) FROM items GROUP BY counter ORDER BY counter")
+        .iter()
+        .map(|r| (r[0].parse().unwrap(), r[1].parse().unwrap()))
+        .collect()
+}
+
 /// [`schema`] applied (revision a1) and [`fill`]ed with `rows` rows.
 pub(super) fn items_table(live: &Live, rows: usize) {
     schema(live);

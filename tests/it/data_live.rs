@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::data_lane::{data_rev, fill, items_table, schema, BUMP};
+use super::data_lane::{batches, data_rev, fill, items_table, schema, stamping_rev, BUMP};
 use crate::support::live::{per_backend, Live};
 
 const ROWS: i64 = 3000;
@@ -269,55 +269,23 @@ per_backend!(
 /// `rows_done` that its batch started from, so the data shows the batches.
 /// `--batch-size` then overrides the step's pace.
 fn batches_sized_by_time(live: Live) {
-    use crate::support::live::Backend;
     items_table(&live, 31_000);
-    let started_at = match live.backend {
-        Backend::Sqlite => "json_extract(progress, '$.rows_done')",
-        Backend::Postgres => "CAST(CAST(progress AS jsonb)->>'rows_done' AS INTEGER)",
-        Backend::Mysql => "CAST(JSON_EXTRACT(progress, '$.rows_done') AS SIGNED)",
-    };
-    data_rev(
-        &live,
-        &format!(
-            r#"
-[[upgrade]]
-op = "update"
-name = "stamp"
-table = "items"
-set = {{ counter = "(SELECT {started_at} FROM _versions WHERE version = 'b1')" }}
-batch_time_ms = 5000
-
-downgrade = []
-"#
-        ),
-    );
-    let batches = |live: &Live| {
-        live.rows("SELECT counter, COUNT(*) FROM items GROUP BY counter ORDER BY counter")
-    };
+    stamping_rev(&live);
     live.retort(&["upgrade", "head"]).success();
-    let expect = |sizes: &[(i64, i64)]| -> Vec<Vec<String>> {
-        sizes
-            .iter()
-            .map(|(from, n)| vec![from.to_string(), n.to_string()])
-            .collect()
-    };
     assert_eq!(
         batches(&live),
-        expect(&[
+        [
             (0, 1000),
             (1000, 2000),
             (3000, 4000),
             (7000, 8000),
             (15000, 16000)
-        ])
+        ]
     );
     live.retort(&["downgrade", "a1"]).success();
     live.retort(&["upgrade", "head", "--batch-size", "12000"])
         .success();
-    assert_eq!(
-        batches(&live),
-        expect(&[(0, 12000), (12000, 12000), (24000, 7000)])
-    );
+    assert_eq!(batches(&live), [(0, 12000), (12000, 12000), (24000, 7000)]);
 }
 
 per_backend!(batches_sized_by_time);

@@ -5,18 +5,8 @@
 //! batches. The same tests run on SQLite and MariaDB, where every batch
 //! finds its end by the boundary.
 
-use super::data_lane::{data_rev, items_table, kill_until_done, schema};
+use super::data_lane::{batches, data_rev, items_table, kill_until_done, schema, stamping_rev};
 use crate::support::live::{per_backend, Backend, Live};
-
-/// The checkpoint's `rows_done` read from inside a batch (the rows done
-/// before it), per backend.
-fn rows_done_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "json_extract(progress, '$.rows_done')",
-        Backend::Postgres => "CAST(CAST(progress AS jsonb)->>'rows_done' AS INTEGER)",
-        Backend::Mysql => "CAST(JSON_EXTRACT(progress, '$.rows_done') AS SIGNED)",
-    }
-}
 
 /// Keys 1..=3000 and 3500..=20000, batches sized by time (doubling from
 /// 1,000 towards a target they never reach). Each row records the rows
@@ -28,22 +18,7 @@ fn rows_done_sql(backend: Backend) -> &'static str {
 fn span_batches_take_the_keys_of_their_range(live: Live) {
     items_table(&live, 20_000);
     live.run_script("DELETE FROM items WHERE id > 3000 AND id < 3500;\n");
-    data_rev(
-        &live,
-        &format!(
-            r#"
-[[upgrade]]
-op = "update"
-name = "stamp"
-table = "items"
-set = {{ counter = "(SELECT {} FROM _versions WHERE version = 'b1')" }}
-batch_time_ms = 5000
-
-downgrade = []
-"#,
-            rows_done_sql(live.backend)
-        ),
-    );
+    stamping_rev(&live);
     live.retort(&["upgrade", "head"]).success();
     let expected: &[(i64, i64)] = match live.backend {
         Backend::Postgres => &[
@@ -61,14 +36,7 @@ downgrade = []
             (15000, 4501),
         ],
     };
-    let expected: Vec<Vec<String>> = expected
-        .iter()
-        .map(|(from, n)| vec![from.to_string(), n.to_string()])
-        .collect();
-    assert_eq!(
-        live.rows("SELECT counter, COUNT(*) FROM items GROUP BY counter ORDER BY counter"),
-        expected
-    );
+    assert_eq!(batches(&live), expected);
 }
 
 per_backend!(span_batches_take_the_keys_of_their_range);
