@@ -661,7 +661,8 @@ fn begin_batch(dialect: Dialect) -> &'static str {
     }
 }
 
-async fn rollback(db: &mut Db) {
+/// `ROLLBACK`, ignoring its error (the transaction is gone either way).
+pub(crate) async fn rollback(db: &mut Db) {
     let _ = db.execute_script("ROLLBACK", "rolling back").await;
 }
 
@@ -1506,12 +1507,7 @@ async fn generic_batch_body(
             }
         }
     } else {
-        let row = first_row(db, &plan.read, std::slice::from_ref(&id_val))
-            .await
-            .map_err(|m| db_err("reading the checkpoint", m))?;
-        if let [Val::Text(state), Val::Text(text)] = row.as_slice() {
-            adopt_stored(cp, state, text);
-        }
+        reread_checkpoint(db, plan, &id_val, cp).await?;
     }
     let lo = cp.last_key.as_ref().map(Val::from_json);
     let read_bound = async |db: &mut Db, sql: &str| -> Result<(Val, u64), Error> {
@@ -1592,6 +1588,24 @@ async fn generic_batch_body(
     Ok(true)
 }
 
+/// Re-reads the stored checkpoint inside a batch's transaction (`FOR
+/// UPDATE` on PostgreSQL and MySQL) and takes it over when another process
+/// moved it on.
+async fn reread_checkpoint(
+    db: &mut Db,
+    plan: &Plan<'_>,
+    id: &Val,
+    cp: &mut Checkpoint,
+) -> Result<(), Error> {
+    let row = first_row(db, &plan.read, std::slice::from_ref(id))
+        .await
+        .map_err(|m| db_err("reading the checkpoint", m))?;
+    if let [Val::Text(state), Val::Text(text)] = row.as_slice() {
+        adopt_stored(cp, state, text);
+    }
+    Ok(())
+}
+
 /// A batch of an `update` on PostgreSQL as the key span `last < key <=
 /// last + n` (integer keys), without a boundary scan; `None` when the
 /// checkpoint's key is not an integer (the caller finds the boundary).
@@ -1618,12 +1632,7 @@ async fn span_batch(
 ) -> Result<Option<bool>, Error> {
     let site = plan.site;
     let id_val = Val::Text(id.to_string());
-    let row = first_row(db, &plan.read, std::slice::from_ref(&id_val))
-        .await
-        .map_err(|m| db_err("reading the checkpoint", m))?;
-    if let [Val::Text(state), Val::Text(text)] = row.as_slice() {
-        adopt_stored(cp, state, text);
-    }
+    reread_checkpoint(db, plan, &id_val, cp).await?;
     let lo = match cp.last_key.as_ref().map(Val::from_json) {
         Some(Val::Int(lo)) => lo,
         _ => {

@@ -6,8 +6,9 @@
 //! inserted in batches, each batch as ONE statement with the batch as one
 //! JSON bind parameter; in a `load` step each batch is committed with its
 //! checkpoint (`last_key` is the number of fixture rows loaded, and the
-//! checkpoint records the file's SHA-256 so that a resume refuses a file
-//! that changed), while `retort data load` runs the whole file in one
+//! checkpoint records the SHA-256 of the columns and of those rows, so
+//! that a resume refuses a file whose loaded rows changed: see
+//! [`LoadedDigest`]), while `retort data load` runs the whole file in one
 //! transaction.
 //!
 //! Binary columns (BLOB/BYTEA/BINARY families, read from the catalog) take
@@ -413,7 +414,7 @@ pub(crate) async fn run_load(
         db.execute_script(super::exec::begin(dialect), "starting a transaction")
             .await?;
         if let Err(message) = exec(db, &insert, &[Val::Text(payload)]).await {
-            let _ = db.execute_script("ROLLBACK", "rolling back").await;
+            super::exec::rollback(db).await;
             return Err(Error::Query {
                 site: Box::new(site.clone()),
                 sql: insert,
@@ -433,7 +434,7 @@ pub(crate) async fn run_load(
         super::exec::advance(cp, &end_key, (end - done) as u64, started, at_start);
         let save = super::exec::save_checkpoint(db, ctx, &rev.id, cp).await;
         if let Err(m) = save {
-            let _ = db.execute_script("ROLLBACK", "rolling back").await;
+            super::exec::rollback(db).await;
             return Err(Error::Db {
                 what: "saving the checkpoint".to_string(),
                 message: m,
@@ -520,7 +521,7 @@ pub async fn load_file(
         match exec(db, &insert, &[Val::Text(payload)]).await {
             Ok(affected) => inserted += affected,
             Err(message) => {
-                let _ = db.execute_script("ROLLBACK", "rolling back").await;
+                super::exec::rollback(db).await;
                 let (first, last) = (done + 1, done + chunk.len());
                 return Err(Error::Db {
                     what: format!(

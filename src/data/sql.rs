@@ -429,18 +429,13 @@ fn dedup_victims(
             )
         }
     };
-    // `cond` (the key range and the user's filter) stands at d1's level,
-    // where its unqualified names resolve to d1: no rewriting needed.
-    let d1_cond = cond.map(str::to_string);
     let exists = format!(
         "EXISTS (SELECT 1 FROM {table} AS d2 WHERE {} AND {precedes})",
         same.join(" AND ")
     );
-    let conds: Vec<&str> = d1_cond
-        .as_deref()
-        .into_iter()
-        .chain([exists.as_str()])
-        .collect();
+    // `cond` (the key range and the user's filter) stands at d1's level,
+    // where its unqualified names resolve to d1: no rewriting needed.
+    let conds: Vec<&str> = cond.into_iter().chain([exists.as_str()]).collect();
     Some(format!(
         "SELECT d1.{key} AS k FROM {table} AS d1 WHERE {}",
         conds.join(" AND ")

@@ -8,6 +8,42 @@
 use super::data_lane::{batches, data_rev, items_table, kill_until_done, schema, stamping_rev};
 use crate::support::live::{per_backend, Backend, Live};
 
+/// Inserts rows with these `id`s into `table` (the other columns take
+/// their defaults), 1,000 a statement.
+fn insert_ids(live: &Live, table: &str, ids: &[i64]) {
+    for chunk in ids.chunks(1000) {
+        let values: Vec<String> = chunk.iter().map(|i| format!("({i})")).collect();
+        live.run_script(&format!(
+            "INSERT INTO {table} (id) VALUES {};\n",
+            values.join(", ")
+        ));
+    }
+}
+
+/// The check that every row of `items` was bumped once, and no
+/// downgrade steps.
+const EVERY_ROW_ONCE: &str = r#"
+[[verify]]
+name = "every row once"
+sql = "SELECT COUNT(*) FROM items WHERE counter <> 1"
+expect = 0
+
+downgrade = []
+"#;
+
+/// A non-idempotent `update` of `table` (`counter + 1`) sized by time.
+fn bump(table: &str) -> String {
+    format!(
+        r#"
+[[upgrade]]
+op = "update"
+name = "bump"
+table = "{table}"
+set = {{ counter = "counter + 1" }}
+"#
+    )
+}
+
 /// Keys 1..=3000 and 3500..=20000, batches sized by time (doubling from
 /// 1,000 towards a target they never reach). Each row records the rows
 /// done before its batch, so the data shows the batches. On PostgreSQL,
@@ -51,30 +87,8 @@ fn gaps_and_sparse_keys_each_row_once(live: Live) {
     ids.extend(1_000_000..1_000_700);
     ids.extend((2_000_000..2_030_000).step_by(10));
     ids.extend(5_000_000..5_004_000);
-    for chunk in ids.chunks(1000) {
-        let values: Vec<String> = chunk.iter().map(|i| format!("({i})")).collect();
-        live.run_script(&format!(
-            "INSERT INTO items (id) VALUES {};\n",
-            values.join(", ")
-        ));
-    }
-    data_rev(
-        &live,
-        r#"
-[[upgrade]]
-op = "update"
-name = "bump"
-table = "items"
-set = { counter = "counter + 1" }
-
-[[verify]]
-name = "every row once"
-sql = "SELECT COUNT(*) FROM items WHERE counter <> 1"
-expect = 0
-
-downgrade = []
-"#,
-    );
+    insert_ids(&live, "items", &ids);
+    data_rev(&live, &format!("{}{EVERY_ROW_ONCE}", bump("items")));
     let run = live.retort(&["upgrade", "head"]);
     run.success();
     let total = ids.len();
@@ -103,27 +117,9 @@ fn keys_at_the_end_of_the_64_bit_range(live: Live) {
         .down("DROP TABLE big")
         .write();
     live.retort(&["upgrade", "a1"]).success();
-    let top = i64::MAX;
-    let values: Vec<String> = (0..3000)
-        .map(|i| format!("({})", top - 2999 + i))
-        .chain((1..=2000).map(|i| format!("({i})")))
-        .collect();
-    live.run_script(&format!(
-        "INSERT INTO big (id) VALUES {};\n",
-        values.join(", ")
-    ));
-    data_rev(
-        &live,
-        r#"
-[[upgrade]]
-op = "update"
-name = "bump"
-table = "big"
-set = { counter = "counter + 1" }
-
-downgrade = []
-"#,
-    );
+    let ids: Vec<i64> = (i64::MAX - 2999..=i64::MAX).chain(1..=2000).collect();
+    insert_ids(&live, "big", &ids);
+    data_rev(&live, &format!("{}\ndowngrade = []\n", bump("big")));
     live.retort(&["upgrade", "head"]).success();
     assert_eq!(
         live.count("SELECT COUNT(*) FROM big WHERE counter = 1"),
@@ -146,22 +142,10 @@ fn kill_and_resume_with_batches_sized_by_time(live: Live) {
     let rows = live.count("SELECT COUNT(*) FROM items");
     data_rev(
         &live,
-        r#"
-[[upgrade]]
-op = "update"
-name = "bump"
-table = "items"
-set = { counter = "counter + 1" }
-batch_time_ms = 1
-sleep_ms = 15
-
-[[verify]]
-name = "every row once"
-sql = "SELECT COUNT(*) FROM items WHERE counter <> 1"
-expect = 0
-
-downgrade = []
-"#,
+        &format!(
+            "{}batch_time_ms = 1\nsleep_ms = 15\n{EVERY_ROW_ONCE}",
+            bump("items")
+        ),
     );
     kill_until_done(&live, rows);
 }
